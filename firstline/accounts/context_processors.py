@@ -1,0 +1,31 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from firstline.accounts.roles import Perm
+from firstline.core.scoping import scope_of
+
+
+def navigation(request: HttpRequest) -> dict[str, Any]:
+    """The navigation entries this user's roles open; the pages themselves check again."""
+    scope = scope_of(getattr(request, "user", None))
+    if scope.user_id is None:
+        return {"nav_items": []}
+    items: list[tuple[str, Any, str]] = [("home", _("Home"), reverse("home"))]
+    if scope.has(Perm.TASK_VIEW):
+        items.append(("tasks", _("My tasks"), reverse("dispatch:inbox")))
+    if scope.has(Perm.PERSON_VIEW):
+        items.append(("people", _("People"), reverse("people:list")))
+    if scope.paths:
+        items.append(("regions", _("Divisions and grids"), reverse("regions:tree")))
+    if scope.has(Perm.PERSON_MERGE):
+        items.append(("duplicates", _("Duplicates"), reverse("people:duplicates")))
+    if scope.has(Perm.AUDIT_VIEW):
+        items.append(("audit", _("Audit log"), reverse("accounts:audit")))
+    if scope.has(Perm.USER_MANAGE):
+        items.append(("users", _("Users"), reverse("accounts:users")))
+    return {"nav_items": items, "user_scope": scope}

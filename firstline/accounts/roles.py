@@ -1,0 +1,92 @@
+"""Roles as permission sets.
+
+A role is what a person does (grid worker, epidemiologist …); a membership binds a user to a role in one
+division, grid or department. Permissions are capability names checked by services and views; which rows a
+user sees is decided separately, by scope (see firstline.core.scoping).
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from firstline.core.pii import PII_FULL_PERMISSION
+
+
+class Role(models.TextChoices):
+    CITY_COMMAND = "city_command", _("city command centre")
+    TOWNSHIP_OFFICER = "township_officer", _("township / street officer")
+    VILLAGE_SECRETARY = "village_secretary", _("village / community secretary")
+    FIRST_SECRETARY = "first_secretary", _("village-stationed first secretary")
+    GRID_LEADER = "grid_leader", _("grid leader")
+    GRID_WORKER = "grid_worker", _("grid worker")
+    VOLUNTEER = "volunteer", _("party-member volunteer")
+    CDC = "cdc", _("CDC epidemiologist")
+    SITE_STAFF = "site_staff", _("quarantine-site staff")
+    DEPARTMENT_OFFICER = "department_officer", _("department officer")
+    DATA_ADMIN = "data_admin", _("data administrator")
+    AUDITOR = "auditor", _("auditor")
+
+
+class Perm:
+    PERSON_VIEW = "person.view"
+    PERSON_ADD = "person.add"
+    PERSON_CHANGE = "person.change"
+    PERSON_MERGE = "person.merge"
+    PERSON_EXPORT = "person.export"
+    PII_FULL = PII_FULL_PERMISSION  # sees ID numbers and phones unmasked
+    PII_REVEAL = "pii.reveal"  # may unmask one record; each reveal is audited
+    HOUSEHOLD_CHANGE = "household.change"
+    RESPONSIBILITY_MANAGE = "responsibility.manage"
+    TASK_VIEW = "task.view"
+    TASK_ADD = "task.add"
+    TASK_CHANGE = "task.change"
+    AUDIT_VIEW = "audit.view"
+    USER_MANAGE = "user.manage"
+    DIVISION_MANAGE = "division.manage"
+    CITY_SUMMARY = "summary.city"
+
+
+_P = Perm
+_FIELD = {_P.PERSON_VIEW, _P.PERSON_ADD, _P.PERSON_CHANGE, _P.TASK_VIEW, _P.TASK_ADD, _P.TASK_CHANGE}
+
+ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
+    Role.CITY_COMMAND: frozenset(
+        {_P.PERSON_VIEW, _P.PII_REVEAL, _P.PERSON_EXPORT, _P.TASK_VIEW, _P.TASK_ADD, _P.TASK_CHANGE}
+        | {_P.CITY_SUMMARY, _P.RESPONSIBILITY_MANAGE}
+    ),
+    Role.TOWNSHIP_OFFICER: frozenset(
+        _FIELD | {_P.PERSON_MERGE, _P.PERSON_EXPORT, _P.PII_REVEAL, _P.HOUSEHOLD_CHANGE, _P.RESPONSIBILITY_MANAGE}
+    ),
+    Role.VILLAGE_SECRETARY: frozenset(
+        _FIELD | {_P.PERSON_EXPORT, _P.PII_FULL, _P.HOUSEHOLD_CHANGE, _P.RESPONSIBILITY_MANAGE}
+    ),
+    Role.FIRST_SECRETARY: frozenset(_FIELD | {_P.PII_REVEAL}),
+    Role.GRID_LEADER: frozenset(
+        _FIELD | {_P.PERSON_EXPORT, _P.PII_FULL, _P.HOUSEHOLD_CHANGE, _P.RESPONSIBILITY_MANAGE}
+    ),
+    # Grid workers phone and visit households: they need the numbers.
+    Role.GRID_WORKER: frozenset(_FIELD | {_P.PII_FULL, _P.HOUSEHOLD_CHANGE}),
+    Role.VOLUNTEER: frozenset({_P.PERSON_VIEW, _P.TASK_VIEW, _P.TASK_CHANGE}),
+    Role.CDC: frozenset(_FIELD | {_P.PII_FULL, _P.PERSON_EXPORT}),
+    Role.SITE_STAFF: frozenset({_P.PERSON_VIEW, _P.PII_FULL, _P.TASK_VIEW, _P.TASK_CHANGE}),
+    Role.DEPARTMENT_OFFICER: frozenset({_P.PERSON_VIEW, _P.PII_REVEAL, _P.TASK_VIEW, _P.TASK_ADD, _P.TASK_CHANGE}),
+    Role.DATA_ADMIN: frozenset(
+        {_P.PERSON_VIEW, _P.PERSON_ADD, _P.PERSON_CHANGE, _P.PERSON_MERGE, _P.PERSON_EXPORT, _P.PII_REVEAL}
+        | {_P.USER_MANAGE, _P.DIVISION_MANAGE, _P.TASK_VIEW, _P.RESPONSIBILITY_MANAGE, _P.HOUSEHOLD_CHANGE}
+    ),
+    Role.AUDITOR: frozenset({_P.PERSON_VIEW, _P.AUDIT_VIEW, _P.PII_REVEAL}),
+}
+
+# Roles bound to a grid rather than a division.
+GRID_ROLES = {Role.GRID_LEADER, Role.GRID_WORKER, Role.VOLUNTEER}
+# Roles bound to a department.
+DEPARTMENT_ROLES = {Role.DEPARTMENT_OFFICER}
+
+# Who an overdue task escalates to, by the level of the jurisdiction it is raised into.
+SUPERVISOR_ROLES_BY_LEVEL: dict[str, tuple[str, ...]] = {
+    "grid": (Role.GRID_LEADER,),
+    "village": (Role.VILLAGE_SECRETARY, Role.FIRST_SECRETARY),
+    "township": (Role.TOWNSHIP_OFFICER,),
+    "county": (Role.CITY_COMMAND,),
+}

@@ -1,0 +1,41 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.http import Http404
+
+from firstline.accounts.models import Membership, User
+from firstline.accounts.roles import Perm
+from firstline.core.models import AuditEvent
+from firstline.core.scoping import scope_of
+
+
+def users_visible_to(actor: Any) -> QuerySet[User]:
+    """Accounts an administrator manages: those with a membership inside their scope, or none yet."""
+    scope = scope_of(actor)
+    if not scope.has(Perm.USER_MANAGE):
+        return User.objects.none()
+    in_scope = Membership.objects.visible_to(actor).filter(user=OuterRef("pk"))
+    any_membership = Membership.objects.filter(user=OuterRef("pk"))
+    return User.objects.filter(Q(Exists(in_scope)) | ~Q(Exists(any_membership))).order_by("username")
+
+
+def user_get_for_admin(actor: Any, pk: Any) -> User:
+    try:
+        return users_visible_to(actor).get(pk=int(pk))
+    except (User.DoesNotExist, ValueError, TypeError) as exc:
+        raise Http404 from exc
+
+
+def audit_events_visible_to(actor: Any) -> QuerySet[AuditEvent]:
+    """Auditors read events inside their jurisdiction; events without a place (logins) need a city scope."""
+    scope = scope_of(actor)
+    if not scope.has(Perm.AUDIT_VIEW):
+        return AuditEvent.objects.none()
+    events = AuditEvent.objects.visible_to(actor)
+    from django.conf import settings
+
+    if scope.covers_path(settings.FIRSTLINE_CITY_CODE):
+        events = events | AuditEvent.objects.filter(path="")
+    return events.select_related("content_type", "actor")

@@ -1,0 +1,14 @@
+from django.urls import path
+
+from firstline.people import views
+
+app_name = "people"
+urlpatterns = [
+    path("", views.person_list, name="list"),
+    path("new/", views.person_create, name="create"),
+    path("<int:pk>/", views.person_detail, name="detail"),
+    path("<int:pk>/edit/", views.person_edit, name="edit"),
+    path("<int:pk>/reveal/", views.person_reveal, name="reveal"),
+    path("duplicates/", views.duplicate_list, name="duplicates"),
+    path("duplicates/resolve/", views.duplicate_resolve, name="duplicate_resolve"),
+]

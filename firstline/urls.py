@@ -1,0 +1,16 @@
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+
+from firstline import views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("accounts/", include("firstline.accounts.urls")),
+    path("people/", include("firstline.people.urls")),
+    path("regions/", include("firstline.regions.urls")),
+    path("tasks/", include("firstline.dispatch.urls")),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("api/v1/", include("firstline.api_urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),
+]
