@@ -66,7 +66,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
         _FIELD | {_P.PERSON_EXPORT, _P.PII_FULL, _P.HOUSEHOLD_CHANGE, _P.RESPONSIBILITY_MANAGE}
     ),
     # Grid workers phone and visit households: they need the numbers.
-    Role.GRID_WORKER: frozenset(_FIELD | {_P.PII_FULL, _P.HOUSEHOLD_CHANGE}),
+    Role.GRID_WORKER: frozenset(_FIELD | {_P.PII_FULL, _P.HOUSEHOLD_CHANGE, _P.PERSON_EXPORT}),
     Role.VOLUNTEER: frozenset({_P.PERSON_VIEW, _P.TASK_VIEW, _P.TASK_CHANGE}),
     Role.CDC: frozenset(_FIELD | {_P.PII_FULL, _P.PERSON_EXPORT}),
     Role.SITE_STAFF: frozenset({_P.PERSON_VIEW, _P.PII_FULL, _P.TASK_VIEW, _P.TASK_CHANGE}),

@@ -169,7 +169,8 @@ def escalate_overdue(*, now: datetime.datetime | None = None) -> EscalationRepor
                 action=AuditAction.UPDATE,
                 instance=task,
                 changes=audit.diff(before, audit.snapshot(task)),
-                note=_("Overdue: escalated to %(user)s") % {"user": supervisor},
+                # Stored untranslated: the audit log must not depend on the language of whoever ran this.
+                note=f"Overdue: escalated to {supervisor.username}",
             )
             report.escalated.append(task.pk)
     return report

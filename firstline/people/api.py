@@ -45,7 +45,14 @@ class PersonSerializer(serializers.ModelSerializer[Person]):
             "updated_at",
         ]
         read_only_fields = ["id", "name_pinyin", "path", "created_at", "updated_at"]
-        extra_kwargs = {"sex": {"required": False}, "birth_date": {"required": False}}
+        # Blank values reach the service, which reports every bad field at once with the domain's messages.
+        extra_kwargs = {
+            "sex": {"required": False},
+            "birth_date": {"required": False},
+            "name": {"allow_blank": True},
+            "id_number": {"allow_blank": True, "max_length": 64},
+            "phone": {"allow_blank": True, "max_length": 40},
+        }
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
