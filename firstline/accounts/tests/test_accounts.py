@@ -214,3 +214,19 @@ def test_secure_cookies_when_debug_is_off():
     result = _settings_check({"DEBUG": "0", "SECRET_KEY": "x" * 50})
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "True"
+
+
+def test_grant_role_command(city):
+    import io
+
+    from django.core.management import CommandError, call_command
+
+    out = io.StringIO()
+    call_command("grant_role", "outsider", "data_admin", "--division", "632701", stdout=out)
+    assert "granted: outsider · data_admin" in out.getvalue()
+    city["outsider"].forget_scope()
+    assert city["outsider"].scope.has("user.manage")
+    with pytest.raises(CommandError):
+        call_command("grant_role", "outsider", "grid_worker", "--division", "632701")
+    with pytest.raises(CommandError):
+        call_command("grant_role", "nobody", "auditor", "--division", "632701")
