@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import FieldDoesNotExist
 from django.db import models
 
 from firstline.core import context
@@ -89,3 +90,16 @@ def history_for(instance: models.Model) -> models.QuerySet[AuditEvent]:
     return AuditEvent.objects.filter(content_type=content_type, object_id=str(instance.pk)).select_related(
         "content_type"
     )
+
+
+def labelled(model: type[models.Model], changes: dict[str, list[Any]]) -> list[tuple[str, Any, Any]]:
+    """Changes as (field label, before, after) rows for display, in the viewer's language."""
+    rows: list[tuple[str, Any, Any]] = []
+    for name, pair in sorted(changes.items()):
+        try:
+            field = model._meta.get_field(name.removesuffix("_id"))
+            label = str(getattr(field, "verbose_name", name))
+        except FieldDoesNotExist:  # a field removed since the event was written keeps its raw name
+            label = name
+        rows.append((label, pair[0] if len(pair) > 0 else None, pair[1] if len(pair) > 1 else None))
+    return rows

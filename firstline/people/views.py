@@ -23,6 +23,7 @@ from firstline.core.pii import mask_changes, sees_full_pii, shown
 from firstline.core.scoping import scope_of
 from firstline.people import selectors, services
 from firstline.people.forms import PersonForm, PersonSearchForm
+from firstline.people.models import Person
 from firstline.regions.models import Division, Household
 
 PAGE_SIZE = 50
@@ -145,7 +146,9 @@ def person_detail(request: HttpRequest, pk: int) -> HttpResponse:
     }
     if tab == "history":
         events = list(audit.history_for(person)[:200])
-        context["events"] = [(event, mask_changes(event.changes, full=full)) for event in events]
+        context["events"] = [
+            (event, audit.labelled(Person, mask_changes(event.changes, full=full))) for event in events
+        ]
     else:
         context["household_members"] = (
             selectors.person_list(user=request.user, household_id=person.household_id).exclude(pk=person.pk)

@@ -198,7 +198,7 @@ class Household(VersionedModel):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="covered_households",
-        help_text=_("分片包干: the cadre or party member who covers this household."),
+        help_text=_("The cadre or party member who covers this household."),
     )
 
     objects = ScopedQuerySet.as_manager()

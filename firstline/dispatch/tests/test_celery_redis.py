@@ -6,6 +6,7 @@ import datetime
 import os
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from firstline.dispatch import services
@@ -28,6 +29,11 @@ pytestmark = [
 ]
 
 
+def _forget_cached_backend(app: object) -> None:
+    # Celery caches the result backend per thread on first use; the eager tests used the disabled one.
+    app._local.__dict__.pop("backend", None)  # type: ignore[attr-defined]
+
+
 def test_escalation_runs_on_a_celery_worker_through_redis(city):
     from celery.contrib.testing.worker import start_worker
 
@@ -37,17 +43,21 @@ def test_escalation_runs_on_a_celery_worker_through_redis(city):
     task = services.task_create(
         actor=None, title="逾期任务", assignee_grid=city.grid_a, due_at=timezone.now() - datetime.timedelta(hours=2)
     )
-    saved = dict(app.conf)
+    saved = {key: app.conf.get(key) for key in ("broker_url", "result_backend", "task_always_eager")}
     app.conf.update(broker_url=REDIS_URL, result_backend=REDIS_URL, task_always_eager=False)
+    _forget_cached_backend(app)
     try:
-        with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
-            result = escalate_overdue.delay()
-            assert result.get(timeout=30)["escalated"] == [task.pk]
+        # An explicit connection: the producer pool may already exist for the inline (eager) configuration.
+        with (
+            start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10),
+            app.connection_for_write() as broker,
+        ):
+            outcome = escalate_overdue.apply_async(connection=broker).get(timeout=30)
     finally:
-        app.conf.update(
-            broker_url=saved.get("broker_url"),
-            result_backend=saved.get("result_backend"),
-            task_always_eager=saved.get("task_always_eager"),
-        )
+        app.conf.update(saved)
+        _forget_cached_backend(app)
+    assert outcome["escalated"] == [task.pk]
+    connection.close()  # read what the worker committed through a fresh connection
     task.refresh_from_db()
+    assert task.escalation_level == 1
     assert task.assignee_user == city["grid_lead_a"]

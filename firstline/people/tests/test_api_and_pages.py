@@ -196,3 +196,9 @@ def test_language_switch_to_english(client, login, city):
     login("grid_a")
     client.post(reverse("set_language"), {"language": "en", "next": "/"})
     assert "My tasks" in client.get(reverse("home")).content.decode()
+
+
+def test_chinese_by_default_whatever_the_browser_says(client, login, city):
+    login("grid_a")
+    content = client.get(reverse("home"), HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.9").content.decode()
+    assert "我的任务" in content
