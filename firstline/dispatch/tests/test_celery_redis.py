@@ -52,7 +52,7 @@ def test_escalation_runs_on_a_celery_worker_through_redis(city):
             start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10),
             app.connection_for_write() as broker,
         ):
-            outcome = escalate_overdue.apply_async(connection=broker).get(timeout=30)
+            outcome = escalate_overdue.apply_async(connection=broker).get(timeout=30)  # type: ignore[call-arg]
     finally:
         app.conf.update(saved)
         _forget_cached_backend(app)
