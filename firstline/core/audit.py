@@ -103,3 +103,13 @@ def labelled(model: type[models.Model], changes: dict[str, list[Any]]) -> list[t
             label = name
         rows.append((label, pair[0] if len(pair) > 0 else None, pair[1] if len(pair) > 1 else None))
     return rows
+
+
+def history_rows(instance: models.Model, *, full_pii: bool, limit: int = 200) -> list[tuple[AuditEvent, Any]]:
+    """(event, labelled changes) for a record's history tab, PII masked unless ``full_pii``."""
+    from firstline.core.pii import mask_changes
+
+    model = type(instance)
+    return [
+        (event, labelled(model, mask_changes(event.changes, full=full_pii))) for event in history_for(instance)[:limit]
+    ]

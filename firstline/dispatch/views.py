@@ -11,8 +11,10 @@ from django.utils.translation import gettext as _
 
 from firstline.accounts.models import request_user
 from firstline.accounts.roles import Perm
+from firstline.core import audit
 from firstline.core.concurrency import StaleVersionError
 from firstline.core.exports import FORMATS, export_response
+from firstline.core.pii import sees_full_pii
 from firstline.core.scoping import scope_of
 from firstline.dispatch import selectors, services
 from firstline.dispatch.forms import TaskCreateForm, TaskUpdateForm
@@ -89,7 +91,13 @@ def task_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(
         request,
         "dispatch/detail.html",
-        {"task": task, "form": form, "related": related, "nav_active": "tasks"},
+        {
+            "task": task,
+            "form": form,
+            "related": related,
+            "nav_active": "tasks",
+            "events": audit.history_rows(task, full_pii=sees_full_pii(request.user), limit=50),
+        },
     )
 
 

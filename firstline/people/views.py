@@ -23,7 +23,6 @@ from firstline.core.pii import mask_changes, sees_full_pii, shown
 from firstline.core.scoping import scope_of
 from firstline.people import selectors, services
 from firstline.people.forms import PersonForm, PersonSearchForm
-from firstline.people.models import Person
 from firstline.regions.models import Division, Household
 
 PAGE_SIZE = 50
@@ -145,10 +144,7 @@ def person_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "can_reveal": scope_of(request.user).has(Perm.PII_REVEAL) and not full,
     }
     if tab == "history":
-        events = list(audit.history_for(person)[:200])
-        context["events"] = [
-            (event, audit.labelled(Person, mask_changes(event.changes, full=full))) for event in events
-        ]
+        context["events"] = audit.history_rows(person, full_pii=full)
     else:
         context["household_members"] = (
             selectors.person_list(user=request.user, household_id=person.household_id).exclude(pk=person.pk)

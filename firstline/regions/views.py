@@ -10,8 +10,10 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from firstline.core import audit
 from firstline.core.concurrency import StaleVersionError
 from firstline.core.exports import FORMATS, export_response
+from firstline.core.pii import sees_full_pii
 from firstline.core.scoping import scope_of
 from firstline.regions import selectors, services
 from firstline.regions.models import Division, Grid
@@ -111,6 +113,7 @@ def household_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "household": household,
             "members": members,
             "nav_active": "regions",
+            "events": audit.history_rows(household, full_pii=sees_full_pii(request.user), limit=50),
         },
     )
 

@@ -146,3 +146,12 @@ def test_api_create_task(api, city):
     assert response.status_code == 201, response.content
     task = Task.objects.get(pk=response.json()["id"])
     assert task.related == city.person_a and task.path == city.grid_a.path
+
+
+def test_task_page_shows_its_history(client, login, city):
+    task = services.task_create(actor=None, title="网格任务", assignee_grid=city.grid_a)
+    services.task_update(actor=city["grid_a"], task=task, expected_version=1, data={"notes": "已电话联系"})
+    login("grid_a")
+    response = client.get(reverse("dispatch:detail", args=[task.pk]))
+    assert "已电话联系" in response.content.decode()
+    assert len(response.context["events"]) == 2
