@@ -151,7 +151,12 @@ if _database["ENGINE"] not in {"django.db.backends.sqlite3", "django.db.backends
 if _database["ENGINE"] == "django.db.backends.sqlite3":
     _database["OPTIONS"] = {
         # WAL lets pages read while an import writes; IMMEDIATE avoids "database is locked" on upgrade.
-        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=10000;",
+        # case_sensitive_like lets SQLite use the path indexes for the jurisdiction prefix (LIKE 'x%') queries, and
+        # makes `contains`/`startswith` case-sensitive as on PostgreSQL; case-insensitive searches use Lower().
+        "init_command": (
+            "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=10000; "
+            "PRAGMA case_sensitive_like=ON;"
+        ),
         "transaction_mode": "IMMEDIATE",
     }
     _database["CONN_MAX_AGE"] = 0

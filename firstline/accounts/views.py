@@ -7,6 +7,8 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
+from django.db.models import Q
+from django.db.models.functions import Lower
 from django.http import Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
@@ -71,7 +73,10 @@ def user_list(request: HttpRequest) -> HttpResponse:
     users = selectors.users_visible_to(request.user).prefetch_related("memberships")
     query = request.GET.get("q", "").strip()
     if query:
-        users = users.filter(username__icontains=query) | users.filter(display_name__icontains=query)
+        lowered = query.lower()
+        users = users.annotate(u=Lower("username"), d=Lower("display_name")).filter(
+            Q(u__contains=lowered) | Q(d__contains=lowered)
+        )
     form = UserCreateForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -141,7 +146,9 @@ def audit_list(request: HttpRequest) -> HttpResponseBase:
         for key in ("actor", "action", "model", "object", "path", "since", "until")
     }
     if filters["actor"]:
-        events = events.filter(actor_username__icontains=filters["actor"])
+        events = events.annotate(actor_lower=Lower("actor_username")).filter(
+            actor_lower__contains=filters["actor"].lower()
+        )
     if filters["action"]:
         events = events.filter(action=filters["action"])
     if filters["model"]:

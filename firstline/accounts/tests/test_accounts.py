@@ -230,3 +230,16 @@ def test_grant_role_command(city):
         call_command("grant_role", "outsider", "grid_worker", "--division", "632701")
     with pytest.raises(CommandError):
         call_command("grant_role", "nobody", "auditor", "--division", "632701")
+
+
+def test_user_search_is_case_insensitive(client, login, city):
+    login("admin")
+    response = client.get(reverse("accounts:users"), {"q": "GRID_A"})
+    assert [u.username for u in response.context["page_obj"]] == ["grid_a"]
+
+
+def test_audit_actor_search_is_case_insensitive(client, login, city):
+    person_update(actor=city["grid_a"], person=city.person_a, expected_version=1, data={"phone": "13812345678"})
+    login("auditor")
+    response = client.get(reverse("accounts:audit"), {"actor": "Grid_A"})
+    assert len(response.context["rows"]) == 1
