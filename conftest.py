@@ -54,6 +54,12 @@ def valid_id(body17: str) -> str:
     return body17 + resident_id_check_char(body17)
 
 
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings: Any) -> None:
+    """Production hashes passwords slowly on purpose; tests create many accounts and need not."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def city(db: Any) -> City:
     from firstline.accounts.models import Department
