@@ -80,9 +80,7 @@ class Person(VersionedModel):
         indexes = [
             models.Index(fields=["path", "name"], name="person_path_name_idx"),
             models.Index(fields=["name", "birth_date"], name="person_name_birth_idx"),
-            models.Index(
-                fields=["merged_into"], name="person_merged_into_idx", condition=Q(merged_into__isnull=False)
-            ),
+            models.Index(fields=["merged_into"], name="person_merged_into_idx", condition=Q(merged_into__isnull=False)),
         ]
 
     def __str__(self) -> str:

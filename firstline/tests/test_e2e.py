@@ -94,3 +94,30 @@ def test_pages_render_without_csp_violations(page, live_server, city):
         response = page.goto(live_server.url + path)
         assert response is not None and response.status == 200, path
     assert violations == []
+
+
+def test_demo_city_grid_and_grid2(page, live_server):
+    """The issue's scenario on the demo city itself, with its documented `grid` and `grid2` logins."""
+    from firstline.demo import seed
+    from firstline.people.models import Person
+
+    seed.seed_demo(persons=400, seed=2021, password=PASSWORD)
+    person = Person.objects.filter(path="632701001001-G001").exclude(phone="").order_by("id").first()
+    assert person is not None
+    base = live_server.url
+    _log_in(page, base, "grid")
+    page.goto(f"{base}/people/")
+    page.fill("#id_q", person.name_initials)
+    page.locator(f"a[data-person='{person.pk}']").wait_for()
+    page.click(f"a[data-person='{person.pk}']")
+    page.click(f"a[href='/people/{person.pk}/edit/']")
+    page.fill("#id_phone", "13987654321")
+    page.click("[data-testid=save]")
+    page.wait_for_url(f"{base}/people/{person.pk}/")
+    page.click("[data-testid=history-tab]")
+    assert "13987654321" in page.locator("[data-testid=history]").inner_text()
+
+    page.context.clear_cookies()
+    _log_in(page, base, "grid2")
+    response = page.goto(f"{base}/people/{person.pk}/")
+    assert response is not None and response.status == 404
