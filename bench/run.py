@@ -33,22 +33,6 @@ DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/firstline_bench"
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 TARGET_P95_MS = 100.0
 WARMUP_REQUESTS = 10
-PERSON_COLUMNS = (
-    "created_at",
-    "updated_at",
-    "version",
-    "name",
-    "name_pinyin",
-    "name_initials",
-    "id_type",
-    "id_number",
-    "phone",
-    "sex",
-    "birth_date",
-    "ethnicity",
-    "household_id",
-    "path",
-)
 _STAGE_LINE = re.compile(r"^(?P<stage>[^ ].*): done in (?P<seconds>[0-9.]+) s$")
 
 
@@ -130,6 +114,8 @@ def time_seed(persons: int) -> dict[str, Any]:
 def time_copy_baseline() -> dict[str, Any]:
     """COPY the seeded person rows out and into an identical table (same indexes): the floor for loading them."""
     from django.db import connection
+
+    from firstline.demo.seed import PERSON_COLUMNS
 
     columns = ", ".join(PERSON_COLUMNS)
     buffer = io.BytesIO()

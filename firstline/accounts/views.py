@@ -25,7 +25,7 @@ from firstline.accounts.roles import Perm
 from firstline.core.exports import FORMATS, export_response
 from firstline.core.models import AuditAction
 from firstline.core.pii import mask_changes, sees_full_pii
-from firstline.core.scoping import scope_of
+from firstline.core.scoping import require
 
 
 class LoginView(auth_views.LoginView):
@@ -62,14 +62,9 @@ def otp_view(request: HttpRequest) -> HttpResponse:
     return render(request, "accounts/otp.html", context)
 
 
-def _require(request: HttpRequest, permission: str) -> None:
-    if not scope_of(request.user).has(permission):
-        raise PermissionDenied
-
-
 @login_required
 def user_list(request: HttpRequest) -> HttpResponse:
-    _require(request, Perm.USER_MANAGE)
+    require(request.user, Perm.USER_MANAGE)
     users = selectors.users_visible_to(request.user).prefetch_related("memberships")
     query = request.GET.get("q", "").strip()
     if query:
@@ -95,7 +90,7 @@ def user_list(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def user_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    _require(request, Perm.USER_MANAGE)
+    require(request.user, Perm.USER_MANAGE)
     account = selectors.user_get_for_admin(request.user, pk)
     form = MembershipForm(request.POST or None, actor=request_user(request))
     if request.method == "POST" and form.is_valid():
@@ -120,7 +115,7 @@ def user_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def membership_revoke(request: HttpRequest, pk: int) -> HttpResponse:
-    _require(request, Perm.USER_MANAGE)
+    require(request.user, Perm.USER_MANAGE)
     membership = Membership.objects.visible_to(request.user).filter(pk=pk).select_related("user").first()
     if membership is None:
         raise Http404
@@ -139,7 +134,7 @@ def _parse_day(text: str) -> Any:
 @login_required
 def audit_list(request: HttpRequest) -> HttpResponseBase:
     """The auditor's search: by actor, action, record type, record id, jurisdiction and date range."""
-    _require(request, Perm.AUDIT_VIEW)
+    require(request.user, Perm.AUDIT_VIEW)
     events = selectors.audit_events_visible_to(request.user)
     filters = {
         key: request.GET.get(key, "").strip()

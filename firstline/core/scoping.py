@@ -94,3 +94,11 @@ class ScopedQuerySet(models.QuerySet[_M], Generic[_M]):
         if condition is None:
             return self.none()
         return self.filter(condition)
+
+
+def require(user: Any, permission: str) -> None:
+    """Raise PermissionDenied unless the user's roles grant ``permission`` (views and services alike)."""
+    from django.core.exceptions import PermissionDenied
+
+    if not scope_of(user).has(permission):
+        raise PermissionDenied(permission)

@@ -445,6 +445,25 @@ class SeedReport:
     stage_seconds: dict[str, float] = field(default_factory=dict)
 
 
+# The person columns the seed writes (and the benchmark's COPY baseline copies), in order.
+PERSON_COLUMNS = (
+    "created_at",
+    "updated_at",
+    "version",
+    "name",
+    "name_pinyin",
+    "name_initials",
+    "id_type",
+    "id_number",
+    "phone",
+    "sex",
+    "birth_date",
+    "ethnicity",
+    "household_id",
+    "path",
+)
+
+
 def _is_postgresql() -> bool:
     return connection.vendor == "postgresql"
 
@@ -814,22 +833,7 @@ class _Seeder:
         return [(ids[f"{g.code}-H{n:04d}"], g.code) for g, n in plan.household_grids()]
 
     def create_persons(self, plan: CityPlan, households: list[tuple[int, str]]) -> None:
-        fields = (
-            "created_at",
-            "updated_at",
-            "version",
-            "name",
-            "name_pinyin",
-            "name_initials",
-            "id_type",
-            "id_number",
-            "phone",
-            "sex",
-            "birth_date",
-            "ethnicity",
-            "household_id",
-            "path",
-        )
+        fields = PERSON_COLUMNS
         now, resident = self.now, str(IdType.RESIDENT)
         started = time.perf_counter()
 

@@ -2,8 +2,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import exceptions, mixins, serializers, viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -91,14 +89,7 @@ class TaskViewSet(
         data.pop("version", None)
         person = data.pop("person", None)
         data.pop("status", None)
-        try:
-            serializer.instance = services.task_create(actor=request_user(self.request), related=person, **data)  # type: ignore[arg-type]
-        except DjangoValidationError as error:
-            raise exceptions.ValidationError(
-                error.message_dict if hasattr(error, "error_dict") else error.messages
-            ) from error
-        except DjangoPermissionDenied as error:
-            raise exceptions.PermissionDenied(str(error)) from error
+        serializer.instance = services.task_create(actor=request_user(self.request), related=person, **data)  # type: ignore[arg-type]
 
     def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         task = self.get_object()
@@ -107,19 +98,12 @@ class TaskViewSet(
         data = {k: v for k, v in serializer.validated_data.items() if k in {"status", "notes", "priority", "due_at"}}
         if "version" not in serializer.validated_data:
             raise exceptions.ValidationError({"version": ["Give the version you edited (optimistic locking)."]})
-        try:
-            task = services.task_update(
-                actor=request_user(request),
-                task=task,
-                expected_version=serializer.validated_data["version"],
-                data=data,  # type: ignore[arg-type]
-            )
-        except DjangoValidationError as error:
-            raise exceptions.ValidationError(
-                error.message_dict if hasattr(error, "error_dict") else error.messages
-            ) from error
-        except DjangoPermissionDenied as error:
-            raise exceptions.PermissionDenied(str(error)) from error
+        task = services.task_update(
+            actor=request_user(request),
+            task=task,
+            expected_version=serializer.validated_data["version"],
+            data=data,  # type: ignore[arg-type]
+        )
         return Response(self.get_serializer(task).data)
 
     def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:

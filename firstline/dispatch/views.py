@@ -15,7 +15,7 @@ from firstline.core import audit
 from firstline.core.concurrency import StaleVersionError
 from firstline.core.exports import FORMATS, export_response
 from firstline.core.pii import sees_full_pii
-from firstline.core.scoping import scope_of
+from firstline.core.scoping import require, scope_of
 from firstline.dispatch import selectors, services
 from firstline.dispatch.forms import TaskCreateForm, TaskUpdateForm
 from firstline.dispatch.models import TaskStatus
@@ -23,14 +23,9 @@ from firstline.people.selectors import person_get_for_user
 from firstline.regions.models import Grid
 
 
-def _require(request: HttpRequest, permission: str) -> None:
-    if not scope_of(request.user).has(permission):
-        raise PermissionDenied
-
-
 @login_required
 def inbox(request: HttpRequest) -> HttpResponseBase:
-    _require(request, Perm.TASK_VIEW)
+    require(request.user, Perm.TASK_VIEW)
     box = request.GET.get("box", "mine")
     status = request.GET.get("status", "open")
     overdue = request.GET.get("overdue") == "1"
@@ -103,7 +98,7 @@ def task_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 def task_create(request: HttpRequest) -> HttpResponse:
-    _require(request, Perm.TASK_ADD)
+    require(request.user, Perm.TASK_ADD)
     person = person_get_for_user(request.user, request.GET["person"]) if request.GET.get("person") else None
     form = TaskCreateForm(request.POST or None, grids=Grid.objects.visible_to(request.user))
     if request.method == "POST" and form.is_valid():

@@ -2,8 +2,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import exceptions, mixins, serializers, viewsets
@@ -69,11 +67,6 @@ class PersonSerializer(serializers.ModelSerializer[Person]):
         return data
 
 
-def _raise_drf(error: DjangoValidationError) -> None:
-    detail = error.message_dict if hasattr(error, "error_dict") else {"non_field_errors": error.messages}
-    raise exceptions.ValidationError(detail)
-
-
 class PersonFilter(filters.FilterSet):
     grid = filters.CharFilter(field_name="path", lookup_expr="startswith", label="grid code")
     division = filters.CharFilter(field_name="path", lookup_expr="startswith", label="division code")
@@ -106,22 +99,17 @@ class PersonViewSet(
 
     def perform_create(self, serializer: serializers.BaseSerializer[Person]) -> None:
         data = serializer.validated_data
-        try:
-            serializer.instance = services.person_create(
-                actor=request_user(self.request),
-                name=data["name"],
-                id_type=data.get("id_type", IdType.RESIDENT),
-                id_number=data["id_number"],
-                phone=data.get("phone", ""),
-                ethnicity=data.get("ethnicity", ""),
-                sex=data.get("sex", ""),
-                birth_date=data.get("birth_date"),
-                household=data.get("household"),
-            )
-        except DjangoValidationError as error:
-            _raise_drf(error)
-        except DjangoPermissionDenied as error:
-            raise exceptions.PermissionDenied(str(error)) from error
+        serializer.instance = services.person_create(
+            actor=request_user(self.request),
+            name=data["name"],
+            id_type=data.get("id_type", IdType.RESIDENT),
+            id_number=data["id_number"],
+            phone=data.get("phone", ""),
+            ethnicity=data.get("ethnicity", ""),
+            sex=data.get("sex", ""),
+            birth_date=data.get("birth_date"),
+            household=data.get("household"),
+        )
 
     def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         person = self.get_object()
@@ -131,17 +119,12 @@ class PersonViewSet(
         if "version" not in data:
             raise exceptions.ValidationError({"version": ["Give the version you edited (optimistic locking)."]})
         version = data.pop("version")
-        try:
-            person = services.person_update(
-                actor=request_user(request),
-                person=person,
-                expected_version=version,
-                data=data,  # type: ignore[arg-type]
-            )
-        except DjangoValidationError as error:
-            _raise_drf(error)
-        except DjangoPermissionDenied as error:
-            raise exceptions.PermissionDenied(str(error)) from error
+        person = services.person_update(
+            actor=request_user(request),
+            person=person,
+            expected_version=version,
+            data=data,  # type: ignore[arg-type]
+        )
         return Response(self.get_serializer(person).data)
 
     def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:

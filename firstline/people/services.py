@@ -16,16 +16,11 @@ from firstline.accounts.roles import Perm
 from firstline.core import audit, identity
 from firstline.core.concurrency import versioned_update
 from firstline.core.models import AuditAction
-from firstline.core.scoping import scope_of
+from firstline.core.scoping import require, scope_of
 from firstline.people.models import DuplicateDismissal, IdType, Person
 from firstline.regions.models import Division, Household
 
 EDITABLE_FIELDS = ("name", "id_type", "id_number", "phone", "ethnicity", "household", "sex", "birth_date")
-
-
-def _require(actor: User, permission: str) -> None:
-    if not scope_of(actor).has(permission):
-        raise PermissionDenied(_("Your role does not allow this."))
 
 
 def clean_person_fields(
@@ -114,7 +109,7 @@ def person_create(
     division: Division | None = None,
 ) -> Person:
     """Register a person; the ID number must be new (one person per ID type and number)."""
-    _require(actor, Perm.PERSON_ADD)
+    require(actor, Perm.PERSON_ADD)
     values = clean_person_fields(
         name=name,
         id_type=id_type,
@@ -147,7 +142,7 @@ def person_update(*, actor: User, person: Person, expected_version: int, data: d
 
     ``data`` holds only the fields being changed (a PATCH); the rest keep their stored values.
     """
-    _require(actor, Perm.PERSON_CHANGE)
+    require(actor, Perm.PERSON_CHANGE)
     unknown = set(data) - set(EDITABLE_FIELDS)
     if unknown:
         raise ValidationError({name: [_("This field cannot be changed here.")] for name in sorted(unknown)})
@@ -203,7 +198,7 @@ def person_merge(*, actor: User, keep: Person, merge: Person) -> Person:
 
     Blank fields of ``keep`` are filled from ``merge``. Both records get an audit event listing what moved.
     """
-    _require(actor, Perm.PERSON_MERGE)
+    require(actor, Perm.PERSON_MERGE)
     if keep.pk == merge.pk:
         raise ValidationError(_("A person cannot be merged with themselves."))
     keep = Person.objects.select_for_update().get(pk=keep.pk)
@@ -275,7 +270,7 @@ def _generic_linkers() -> list[Any]:
 @transaction.atomic
 def duplicate_dismiss(*, actor: User, first: Person, second: Person) -> DuplicateDismissal:
     """Remember that two persons are different people, so the pair is never proposed again."""
-    _require(actor, Perm.PERSON_MERGE)
+    require(actor, Perm.PERSON_MERGE)
     low, high = sorted((first, second), key=lambda p: p.pk)
     dismissal, _created = DuplicateDismissal.objects.get_or_create(
         person_low=low, person_high=high, defaults={"dismissed_by": actor}

@@ -4,7 +4,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.http.response import HttpResponseBase
@@ -20,17 +20,12 @@ from firstline.core.exports import FORMATS, export_response
 from firstline.core.models import AuditAction
 from firstline.core.panels import render_panels
 from firstline.core.pii import mask_changes, sees_full_pii, shown
-from firstline.core.scoping import scope_of
+from firstline.core.scoping import require, scope_of
 from firstline.people import selectors, services
 from firstline.people.forms import PersonForm, PersonSearchForm
 from firstline.regions.models import Division, Household
 
 PAGE_SIZE = 50
-
-
-def _require(request: HttpRequest, permission: str) -> None:
-    if not scope_of(request.user).has(permission):
-        raise PermissionDenied
 
 
 def _export_columns(full: bool) -> list[tuple[str, Any]]:
@@ -49,7 +44,7 @@ def _export_columns(full: bool) -> list[tuple[str, Any]]:
 
 @login_required
 def person_list(request: HttpRequest) -> HttpResponseBase:
-    _require(request, Perm.PERSON_VIEW)
+    require(request.user, Perm.PERSON_VIEW)
     form = PersonSearchForm(request.GET)
     form.is_valid()
     filters = {key: form.cleaned_data.get(key) or "" for key in ("q", "grid", "division")}
@@ -58,7 +53,7 @@ def person_list(request: HttpRequest) -> HttpResponseBase:
     )
     fmt = request.GET.get("export", "")
     if fmt:
-        _require(request, Perm.PERSON_EXPORT)
+        require(request.user, Perm.PERSON_EXPORT)
         if fmt not in FORMATS:
             return HttpResponseBadRequest(_("Unknown export format: use csv or xlsx."))
         full = sees_full_pii(request.user)
@@ -100,7 +95,7 @@ def _form_errors_from(form: PersonForm, error: ValidationError) -> None:
 
 @login_required
 def person_create(request: HttpRequest) -> HttpResponse:
-    _require(request, Perm.PERSON_ADD)
+    require(request.user, Perm.PERSON_ADD)
     form = PersonForm(request.POST or None, households=_households_for(request))
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -157,7 +152,7 @@ def person_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 def person_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    _require(request, Perm.PERSON_CHANGE)
+    require(request.user, Perm.PERSON_CHANGE)
     person = selectors.person_get_for_user(request.user, pk)
     form = PersonForm(request.POST or None, initial=PersonForm.initial_for(person), households=_households_for(request))
     stale: StaleVersionError | None = None
@@ -208,7 +203,7 @@ def person_reveal(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 def duplicate_list(request: HttpRequest) -> HttpResponse:
-    _require(request, Perm.PERSON_MERGE)
+    require(request.user, Perm.PERSON_MERGE)
     candidates = selectors.duplicate_candidates(user=request.user)
     page = Paginator(candidates, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
@@ -221,7 +216,7 @@ def duplicate_list(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def duplicate_resolve(request: HttpRequest) -> HttpResponse:
-    _require(request, Perm.PERSON_MERGE)
+    require(request.user, Perm.PERSON_MERGE)
     first = selectors.person_get_for_user(request.user, request.POST.get("first"))
     second = selectors.person_get_for_user(request.user, request.POST.get("second"))
     action = request.POST.get("action")

@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from firstline.core import audit, identity
 from firstline.core.concurrency import versioned_update
 from firstline.core.models import AuditAction
-from firstline.core.scoping import scope_of
+from firstline.core.scoping import require, scope_of
 from firstline.regions.models import (
     DIVISION_CODE_LENGTHS,
     VILLAGE_LEVELS,
@@ -41,8 +41,9 @@ class DivisionLoadReport:
 
 
 def _require(actor: Any, permission: str) -> None:
-    if actor is not None and not scope_of(actor).has(permission):
-        raise PermissionDenied(_("Your role does not allow this."))
+    """Loads and commands run with ``actor`` None (the system); a person needs the permission."""
+    if actor is not None:
+        require(actor, permission)
 
 
 def divisions_load(*, actor: Any, source: Path | io.TextIOBase, dry_run: bool = False) -> DivisionLoadReport:
