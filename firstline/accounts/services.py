@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -99,3 +101,11 @@ def membership_revoke(*, actor: User, membership: Membership) -> Membership:
     membership.save(update_fields=["active", "updated_at"])
     audit.record(actor=actor, action=AuditAction.UPDATE, instance=membership, changes={"active": [True, False]})
     return membership
+
+
+@transaction.atomic
+def otp_device_confirm(*, user: User, device: Any) -> None:
+    """The user proved they hold the authenticator: the pending TOTP device becomes theirs (audited)."""
+    device.confirmed = True
+    device.save(update_fields=["confirmed"])
+    audit.record(actor=user, action=AuditAction.UPDATE, instance=user, note="TOTP authenticator enrolled")

@@ -51,8 +51,7 @@ def otp_view(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         if device.verify_token(form.cleaned_data["token"]):
             if enrolling:
-                device.confirmed = True
-                device.save(update_fields=["confirmed"])
+                services.otp_device_confirm(user=user, device=device)
             otp_login(request, device)
             return redirect(_safe_next(request))
         form.add_error("token", _("That code is not valid. Check the time on your phone and try again."))
