@@ -149,6 +149,9 @@ if _database["ENGINE"] not in {"django.db.backends.sqlite3", "django.db.backends
         f"DATABASE_URL uses {_database['ENGINE']}; Firstline supports sqlite:// and postgres:// only."
     )
 if _database["ENGINE"] == "django.db.backends.sqlite3":
+    # A fresh checkout has no data folder yet: SQLite can create the file but not its directory.
+    if _database["NAME"] and _database["NAME"] != ":memory:":
+        Path(_database["NAME"]).parent.mkdir(parents=True, exist_ok=True)
     _database["OPTIONS"] = {
         # WAL lets pages read while an import writes; IMMEDIATE avoids "database is locked" on upgrade.
         # case_sensitive_like lets SQLite use the path indexes for the jurisdiction prefix (LIKE 'x%') queries, and
