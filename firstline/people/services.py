@@ -78,6 +78,8 @@ def _path_for(*, actor: User, household: Household | None, division: Division | 
     else:
         raise ValidationError({"household": [_("Give a household, or at least the division the person lives in.")]})
     if not scope.covers_path(path):
+        if household is None:
+            raise ValidationError({"household": [_("Choose the person's household in your grid.")]})
         raise ValidationError({"household": [_("This household is outside your jurisdiction.")]})
     return path
 

@@ -243,3 +243,10 @@ def test_audit_actor_search_is_case_insensitive(client, login, city):
     login("auditor")
     response = client.get(reverse("accounts:audit"), {"actor": "Grid_A"})
     assert len(response.context["rows"]) == 1
+
+
+def test_api_token_refused_for_roles_that_require_totp(api, city):
+    response = api("city").get("/api/v1/persons/")
+    assert response.status_code in (401, 403)  # 403: session authentication is listed first, so no challenge
+    assert "second factor" in response.json()["detail"]
+    assert api("cdc").get("/api/v1/persons/").status_code == 200
