@@ -154,7 +154,14 @@ def person_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def person_edit(request: HttpRequest, pk: int) -> HttpResponse:
     require(request.user, Perm.PERSON_CHANGE)
     person = selectors.person_get_for_user(request.user, pk)
-    form = PersonForm(request.POST or None, initial=PersonForm.initial_for(person), households=_households_for(request))
+    full = sees_full_pii(request.user)
+    initial = PersonForm.initial_for(person)
+    if not full:
+        # A masked role may correct a name or type a new phone, but never sees the stored values: the form starts
+        # from the masked ones, and an untouched masked field counts as unchanged.
+        for field in ("id_number", "phone"):
+            initial[field] = shown(initial[field], field, full=False)
+    form = PersonForm(request.POST or None, initial=initial, households=_households_for(request))
     stale: StaleVersionError | None = None
     if request.method == "POST" and form.is_valid():
         data = {key: value for key, value in form.cleaned_data.items() if key != "version"}
@@ -180,12 +187,9 @@ def person_edit(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(request, _("Saved."))
             return redirect("people:detail", pk=person.pk)
-    full = sees_full_pii(request.user)
     stale_changes = (
         [{**c, "changes": mask_changes(c["changes"], full=full)} for c in stale.changes_since] if stale else []
     )
-    if not full:  # a masked role may edit names and phones but never sees the stored full values in the form
-        form.initial["id_number"] = shown(person.id_number, "id_number", full=False)
     return render(
         request,
         "people/form.html",

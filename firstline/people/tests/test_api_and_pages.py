@@ -202,3 +202,24 @@ def test_chinese_by_default_whatever_the_browser_says(client, login, city):
     login("grid_a")
     content = client.get(reverse("home"), HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.9").content.decode()
     assert "我的任务" in content
+
+
+def test_masked_role_edit_form_never_shows_full_values_and_keeps_them(client, login, city):
+    login("township")
+    page = client.get(reverse("people:edit", args=[city.person_a.pk])).content.decode()
+    assert city.person_a.id_number not in page and "13800001111" not in page
+    masked_id = city.person_a.id_number[:6] + "********" + city.person_a.id_number[-4:]
+    response = client.post(
+        reverse("people:edit", args=[city.person_a.pk]),
+        {
+            "name": "扎西多吉",
+            "id_type": "resident",
+            "id_number": masked_id,
+            "phone": "138****1111",
+            "household": city.household_a.code,
+            "version": 1,
+        },
+    )
+    assert response.status_code == 302
+    person = Person.objects.get(pk=city.person_a.pk)
+    assert (person.name, person.id_number, person.phone) == ("扎西多吉", city.person_a.id_number, "13800001111")
