@@ -250,3 +250,24 @@ def test_api_token_refused_for_roles_that_require_totp(api, city):
     assert response.status_code in (401, 403)  # 403: session authentication is listed first, so no challenge
     assert "second factor" in response.json()["detail"]
     assert api("cdc").get("/api/v1/persons/").status_code == 200
+
+
+def test_audit_list_query_count_is_constant(client, login, city, django_assert_max_num_queries):
+    for n in range(40):
+        person_update(
+            actor=city["grid_a"], person=city.person_a, expected_version=n + 1, data={"phone": f"138000{n:05d}"}
+        )
+    login("auditor")
+    with django_assert_max_num_queries(12):
+        response = client.get(reverse("accounts:audit"))
+    assert len(response.context["rows"]) >= 40
+
+
+def test_user_list_query_count_is_constant(client, login, city, django_assert_max_num_queries):
+    for n in range(20):
+        new = services.user_create(actor=None, username=f"worker{n}", password=PASSWORD)
+        services.membership_grant(actor=None, user=new, role="grid_worker", grid=city.grid_a)
+    login("admin")
+    with django_assert_max_num_queries(12):
+        response = client.get(reverse("accounts:users"))
+    assert response.status_code == 200
