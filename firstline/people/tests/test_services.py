@@ -230,3 +230,14 @@ def test_reveal_is_audited(city):
 def test_volunteer_cannot_reveal(city):
     with pytest.raises(PermissionDenied):
         services.pii_reveal(actor=city["volunteer"], person=city.person_a)
+
+
+def test_tail_searches_have_trigram_indexes_on_postgresql(city):
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("trigram indexes exist on PostgreSQL only")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT indexname FROM pg_indexes WHERE tablename = 'people_person'")
+        names = {row[0] for row in cursor.fetchall()}
+    assert {"person_id_number_trgm", "person_phone_trgm"} <= names
