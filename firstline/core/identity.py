@@ -292,13 +292,13 @@ class ResidentIdInfo:
     sex: str  # "M" or "F"
 
 
-def parse_resident_id(id18: str) -> ResidentIdInfo:
+def parse_resident_id(id18: str, *, today: datetime.date | None = None) -> ResidentIdInfo:
     """Extract division code, birth date and sex from a resident ID or HMT permit.
 
     The number is fully validated first (15-digit input is upgraded); raises ``IdentityError``.
     The 17th character (sequence code) is odd for men and even for women.
     """
-    _, number = normalize_id_number(id18, RESIDENT_ID)
+    _, number = normalize_id_number(id18, RESIDENT_ID, today=today)
     return ResidentIdInfo(
         division_code=number[:6],
         birth_date=datetime.date(int(number[6:10]), int(number[10:12]), int(number[12:14])),

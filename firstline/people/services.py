@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime
 from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
@@ -37,6 +36,8 @@ def clean_person_fields(
 
     Resident IDs and HMT permits carry birth date and sex: those are derived, not typed.
     """
+    # The local date (TIME_ZONE), not the server's: a baby born this morning in Yushu is not "born in the future".
+    today = timezone.localdate()
     errors: dict[str, list[Any]] = {}
     values: dict[str, Any] = {"ethnicity": identity.normalize_name(ethnicity or "")[:20]}
     values["name"] = identity.normalize_name(name or "")
@@ -44,7 +45,7 @@ def clean_person_fields(
         errors.setdefault("name", []).append(_("The name is required."))
     try:
         values["id_type"], values["id_number"] = identity.normalize_id_number(
-            id_number or "", id_type or IdType.RESIDENT, today=timezone.localdate()
+            id_number or "", id_type or IdType.RESIDENT, today=today
         )
     except identity.IdentityError as exc:
         errors.setdefault("id_number", []).append(exc.message)
@@ -54,14 +55,9 @@ def clean_person_fields(
         errors.setdefault("phone", []).append(exc.message)
     if errors:
         raise ValidationError(errors)
-    if values["id_type"] in (IdType.RESIDENT, IdType.HMT_PERMIT):
-        info = identity.parse_resident_id(values["id_number"]) if values["id_type"] == IdType.RESIDENT else None
-        if info is None:  # HMT permits share the resident ID layout
-            number = values["id_number"]
-            values["birth_date"] = datetime.date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
-            values["sex"] = "M" if int(number[16]) % 2 else "F"
-        else:
-            values["birth_date"], values["sex"] = info.birth_date, info.sex
+    if values["id_type"] in (IdType.RESIDENT, IdType.HMT_PERMIT):  # HMT permits share the resident ID layout
+        info = identity.parse_resident_id(values["id_number"], today=today)
+        values["birth_date"], values["sex"] = info.birth_date, info.sex
     else:
         values["birth_date"], values["sex"] = birth_date or None, sex or ""
     values["name_pinyin"] = identity.name_pinyin(values["name"])[:200]

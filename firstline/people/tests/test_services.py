@@ -241,3 +241,32 @@ def test_tail_searches_have_trigram_indexes_on_postgresql(city):
         cursor.execute("SELECT indexname FROM pg_indexes WHERE tablename = 'people_person'")
         names = {row[0] for row in cursor.fetchall()}
     assert {"person_id_number_trgm", "person_phone_trgm"} <= names
+
+
+def test_born_today_in_local_time_while_the_server_date_is_yesterday(city, monkeypatch):
+    import datetime
+
+    from django.utils import timezone
+
+    # 01:00 in Asia/Shanghai on 2030-01-01 is still 2029-12-31 in UTC; the rule must use the local date.
+    local_morning = datetime.datetime(2029, 12, 31, 17, 0, tzinfo=datetime.UTC)
+    monkeypatch.setattr(timezone, "now", lambda: local_morning)
+    person = services.person_create(
+        actor=city["grid_a"],
+        name="新生儿",
+        id_type="resident",
+        id_number=valid_id("63270120300101001"),
+        household=city.household_a,
+    )
+    assert str(person.birth_date) == "2030-01-01"
+
+
+def test_hmt_permit_birth_date_and_sex_come_from_the_number(city):
+    person = services.person_create(
+        actor=city["grid_a"],
+        name="陈大文",
+        id_type="hmt_permit",
+        id_number=valid_id("81000019800202002"),
+        household=city.household_a,
+    )
+    assert (str(person.birth_date), person.sex) == ("1980-02-02", "F")
