@@ -34,8 +34,4 @@ def audit_events_visible_to(actor: Any) -> QuerySet[AuditEvent]:
     if not scope.has(Perm.AUDIT_VIEW):
         return AuditEvent.objects.none()
     events = AuditEvent.objects.visible_to(actor)
-    from django.conf import settings
-
-    if scope.covers_path(settings.FIRSTLINE_CITY_CODE):
-        events = events | AuditEvent.objects.filter(path="")
     return events.select_related("content_type", "actor")

@@ -5,9 +5,10 @@ from typing import Any, ClassVar
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from firstline.core.scoping import ScopedQuerySet
+from firstline.core.scoping import Scope, ScopedQuerySet
 
 
 class TimeStampedModel(models.Model):
@@ -43,7 +44,13 @@ class AuditAction(models.TextChoices):
 
 
 class AuditEventQuerySet(ScopedQuerySet["AuditEvent"]):
-    pass
+    def visibility_q(self, scope: Scope) -> Q | None:
+        """Events inside the scope; events without a place (account changes) only for a city-wide scope."""
+        condition = super().visibility_q(scope)
+        if not scope.covers_path(settings.FIRSTLINE_CITY_CODE):
+            return condition
+        placeless = Q(path="")
+        return placeless if condition is None else condition | placeless
 
 
 class AuditEvent(models.Model):

@@ -16,7 +16,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from firstline.core.models import TimeStampedModel, VersionedModel
-from firstline.core.scoping import ScopedQuerySet
+from firstline.core.scoping import Scope, ScopedQuerySet
 
 DIVISION_CODE_LENGTHS = {
     "province": 2,
@@ -49,7 +49,14 @@ VILLAGE_LEVELS = {DivisionLevel.COMMUNITY, DivisionLevel.VILLAGE}
 
 
 class DivisionQuerySet(ScopedQuerySet["Division"]):
-    pass
+    def visibility_q(self, scope: Scope) -> Q | None:
+        """Divisions inside the scope, plus the village/community of each of the user's grids (their own)."""
+        condition = super().visibility_q(scope)
+        villages = sorted({path.split("-")[0] for path in scope.paths if "-" in path})
+        if not villages:
+            return condition
+        own = Q(code__in=villages)
+        return own if condition is None else condition | own
 
 
 class Division(TimeStampedModel):

@@ -18,14 +18,11 @@ def division_roots(user: Any) -> QuerySet[Division]:
 
 
 def division_get_for_user(user: Any, code: str) -> Division:
-    """A division inside the user's scope, or above one of their grids (a grid worker sees their village)."""
-    scope = scope_of(user)
-    division = Division.objects.filter(code=code).select_related("parent").first()
-    if division is None:
-        raise Http404
-    if scope.covers_path(division.code) or any(path.startswith(division.code + "-") for path in scope.paths):
-        return division
-    raise Http404
+    """A division the user may see (``Division.objects.visible_to``); 404 otherwise."""
+    try:
+        return Division.objects.visible_to(user).select_related("parent").get(code=code)
+    except Division.DoesNotExist as exc:
+        raise Http404 from exc
 
 
 def grid_get_for_user(user: Any, code: str) -> Grid:
