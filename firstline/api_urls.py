@@ -2,7 +2,10 @@ from rest_framework.routers import DefaultRouter
 
 from firstline.dispatch.api import TaskViewSet
 from firstline.people.api import PersonViewSet
+from firstline.policy import api as policy_api
 from firstline.regions.api import DivisionViewSet, GridViewSet, HouseholdViewSet
+from firstline.riskareas import api as riskareas_api
+from firstline.screening import api as screening_api
 
 router = DefaultRouter()
 router.register("persons", PersonViewSet, basename="person")
@@ -10,5 +13,8 @@ router.register("divisions", DivisionViewSet, basename="division")
 router.register("grids", GridViewSet, basename="grid")
 router.register("households", HouseholdViewSet, basename="household")
 router.register("tasks", TaskViewSet, basename="task")
+riskareas_api.register(router)
+policy_api.register(router)
+screening_api.register(router)
 
 urlpatterns = router.urls

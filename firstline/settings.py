@@ -97,6 +97,9 @@ INSTALLED_APPS = [
     "firstline.accounts",
     "firstline.people",
     "firstline.dispatch",
+    "firstline.riskareas",
+    "firstline.policy",
+    "firstline.screening",
     "firstline.demo",
 ]
 
@@ -272,6 +275,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # The measure types appear in several serializers: one enum in the schema.
+    "ENUM_NAME_OVERRIDES": {"MeasureTypeEnum": "firstline.policy.models.MeasureType"},
 }
 
 # --- Background work -----------------------------------------------------------------------------------------
@@ -286,7 +291,17 @@ CELERY_BEAT_SCHEDULE = {
         "task": "firstline.dispatch.tasks.escalate_overdue",
         "schedule": env_int("ESCALATION_INTERVAL_SECONDS", 300, minimum=30),
     },
+    "escalate-assist": {
+        "task": "firstline.screening.assist.tasks.escalate_assist",
+        "schedule": env_int("ESCALATION_INTERVAL_SECONDS", 300, minimum=30),
+    },
 }
+# Task modules outside an app's tasks.py (autodiscovery only looks there).
+CELERY_IMPORTS = (
+    "firstline.screening.assist.tasks",
+    "firstline.screening.imports.tasks",
+    "firstline.screening.reevaluation",
+)
 
 # --- Logging ---------------------------------------------------------------------------------------------------
 LOG_LEVEL = (env("LOG_LEVEL", "INFO") or "INFO").upper()
@@ -297,7 +312,12 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {"axes": {"level": "WARNING"}},
+    "loggers": {
+        "axes": {"level": "WARNING"},
+        # Inline (eager) Celery without a broker: kombu's "no hostname" notice and per-task lines are noise.
+        "kombu": {"level": "ERROR"},
+        "celery.app.trace": {"level": "WARNING"},
+    },
 }
 
 # --- Firstline -------------------------------------------------------------------------------------------------
@@ -311,3 +331,31 @@ OTP_REQUIRED_ROLES = env_list("OTP_REQUIRED_ROLES", "city_command,data_admin,aud
 TASK_DEFAULT_DUE_HOURS = env_int("TASK_DEFAULT_DUE_HOURS", 24, minimum=1)
 # After an escalation the new assignee gets this many hours before the task escalates again.
 TASK_ESCALATION_GRACE_HOURS = env_int("TASK_ESCALATION_GRACE_HOURS", 4, minimum=1)
+
+# --- Screening -------------------------------------------------------------------------------------------------
+# 协查 batches: hours to report back, to locate each person, and to have them under control (local standards).
+ASSIST_DEADLINE_HOURS = env_int("ASSIST_DEADLINE_HOURS", 24, minimum=1)
+ASSIST_LOCATE_HOURS = env_int("ASSIST_LOCATE_HOURS", 2, minimum=1)
+ASSIST_CONTROL_HOURS = env_int("ASSIST_CONTROL_HOURS", 8, minimum=1)
+# Uploads of arrival/协查 lists, and how many rows an import writes per transaction step.
+IMPORT_MAX_UPLOAD_MB = env_int("IMPORT_MAX_UPLOAD_MB", 100, minimum=1)
+IMPORT_CHUNK_ROWS = env_int("IMPORT_CHUNK_ROWS", 5000, minimum=100)
+# Public pages (self-registration …): requests allowed per client address, as "<count>/<s|m|h|d>".
+PUBLIC_RATE_LIMIT = env("PUBLIC_RATE_LIMIT", "30/h") or "30/h"
+_rate = PUBLIC_RATE_LIMIT.split("/")
+if len(_rate) != 2 or not _rate[0].isdigit() or int(_rate[0]) < 1 or _rate[1] not in {"s", "m", "h", "d"}:
+    raise ImproperlyConfigured(f"PUBLIC_RATE_LIMIT={PUBLIC_RATE_LIMIT!r} must look like 30/h (count/s|m|h|d).")
+# Days of arrivals that a new risk area or edition re-evaluates (at least the longest look-back of any edition).
+REEVALUATION_WINDOW_DAYS = env_int("REEVALUATION_WINDOW_DAYS", 21, minimum=1)
+
+# --- Cache (rate limits of public pages). Several web processes must share it: set CACHE_URL=redis://… there.
+CACHE_URL = env("CACHE_URL", "") or ""
+if CACHE_URL and not CACHE_URL.startswith(("redis://", "rediss://")):
+    raise ImproperlyConfigured(f"CACHE_URL={CACHE_URL!r} must be a redis:// URL (or unset for a per-process cache).")
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}
+        if CACHE_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "firstline"}
+    )
+}

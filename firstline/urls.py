@@ -9,6 +9,11 @@ urlpatterns = [
     path("people/", include("firstline.people.urls")),
     path("regions/", include("firstline.regions.urls")),
     path("tasks/", include("firstline.dispatch.urls")),
+    path("risk-areas/", include("firstline.riskareas.urls")),
+    path("policy/", include("firstline.policy.urls")),
+    path("screening/", include("firstline.screening.urls")),
+    # Short public addresses printed as QR codes (self-registration): no login.
+    path("r/", include("firstline.screening.public_urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", include("firstline.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

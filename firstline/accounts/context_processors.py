@@ -20,6 +20,20 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
         items.append(("tasks", _("My tasks"), reverse("dispatch:inbox")))
     if scope.has(Perm.PERSON_VIEW):
         items.append(("people", _("People"), reverse("people:list")))
+    if scope.has(Perm.ARRIVAL_ADD):
+        items.append(("arrival_new", _("Register an arrival"), reverse("screening:arrival_create")))
+    if scope.has(Perm.PERSON_VIEW) and (scope.has(Perm.ARRIVAL_ADD) or scope.has(Perm.CITY_SUMMARY)):
+        items.append(("arrivals", _("Arrivals"), reverse("screening:arrival_list")))
+    if scope.has(Perm.ARRIVAL_VERIFY):
+        items.append(("queue", _("To resolve"), reverse("screening:queue")))
+    if scope.has(Perm.IMPORT_RUN):
+        items.append(("imports", _("Imports"), reverse("screening:imports:list")))
+    if scope.has(Perm.ASSIST_MANAGE) or scope.has(Perm.ASSIST_HANDLE):
+        items.append(("assist", _("Investigation requests"), reverse("screening:assist:list")))
+    if scope.has(Perm.CAMPAIGN_MANAGE) or scope.has(Perm.VISIT_RECORD):
+        items.append(("campaigns", _("Door-to-door campaigns"), reverse("screening:campaigns:list")))
+    items.append(("riskareas", _("Risk areas"), reverse("riskareas:list")))
+    items.append(("policy", _("Policy"), reverse("policy:list")))
     if scope.paths:
         items.append(("regions", _("Divisions and grids"), reverse("regions:tree")))
     if scope.has(Perm.PERSON_MERGE):

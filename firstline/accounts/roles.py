@@ -45,35 +45,60 @@ class Perm:
     USER_MANAGE = "user.manage"
     DIVISION_MANAGE = "division.manage"
     CITY_SUMMARY = "summary.city"
+    RISKAREA_EDIT = "riskarea.edit"
+    POLICY_EDIT = "policy.edit"
+    ARRIVAL_ADD = "arrival.add"
+    ARRIVAL_VERIFY = "arrival.verify"  # verify self-registrations, confirm/clear possible risk-area matches
+    IMPORT_RUN = "import.run"
+    ASSIST_MANAGE = "assist.manage"  # receive 协查 batches and distribute them
+    ASSIST_HANDLE = "assist.handle"  # locate and control the people of a batch
+    CAMPAIGN_MANAGE = "campaign.manage"
+    VISIT_RECORD = "visit.record"
+    POINT_MANAGE = "point.manage"  # self-registration points and their QR posters
 
 
 _P = Perm
-_FIELD = {_P.PERSON_VIEW, _P.PERSON_ADD, _P.PERSON_CHANGE, _P.TASK_VIEW, _P.TASK_ADD, _P.TASK_CHANGE}
+_FIELD = {_P.PERSON_VIEW, _P.PERSON_ADD, _P.PERSON_CHANGE, _P.TASK_VIEW, _P.TASK_ADD, _P.TASK_CHANGE, _P.ARRIVAL_ADD}
+# Who works the screening of arrivals in a place.
+_SCREEN = {_P.ARRIVAL_VERIFY, _P.ASSIST_HANDLE, _P.VISIT_RECORD}
+_LEAD = {_P.IMPORT_RUN, _P.CAMPAIGN_MANAGE, _P.POINT_MANAGE}
 
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     Role.CITY_COMMAND: frozenset(
         {_P.PERSON_VIEW, _P.PII_REVEAL, _P.PERSON_EXPORT, _P.TASK_VIEW, _P.TASK_ADD, _P.TASK_CHANGE}
-        | {_P.CITY_SUMMARY, _P.RESPONSIBILITY_MANAGE}
+        | {_P.CITY_SUMMARY, _P.RESPONSIBILITY_MANAGE, _P.RISKAREA_EDIT, _P.POLICY_EDIT, _P.ASSIST_MANAGE}
+        | _LEAD
     ),
     Role.TOWNSHIP_OFFICER: frozenset(
-        _FIELD | {_P.PERSON_MERGE, _P.PERSON_EXPORT, _P.PII_REVEAL, _P.HOUSEHOLD_CHANGE, _P.RESPONSIBILITY_MANAGE}
+        _FIELD
+        | {_P.PERSON_MERGE, _P.PERSON_EXPORT, _P.PII_REVEAL, _P.HOUSEHOLD_CHANGE, _P.RESPONSIBILITY_MANAGE}
+        | _SCREEN
+        | _LEAD
+        | {_P.ASSIST_MANAGE}
     ),
     Role.VILLAGE_SECRETARY: frozenset(
-        _FIELD | {_P.PERSON_EXPORT, _P.PII_FULL, _P.HOUSEHOLD_CHANGE, _P.RESPONSIBILITY_MANAGE}
+        _FIELD | {_P.PERSON_EXPORT, _P.PII_FULL, _P.HOUSEHOLD_CHANGE, _P.RESPONSIBILITY_MANAGE} | _SCREEN | _LEAD
     ),
-    Role.FIRST_SECRETARY: frozenset(_FIELD | {_P.PII_REVEAL}),
+    Role.FIRST_SECRETARY: frozenset(_FIELD | {_P.PII_REVEAL} | _SCREEN),
     Role.GRID_LEADER: frozenset(
-        _FIELD | {_P.PERSON_EXPORT, _P.PII_FULL, _P.HOUSEHOLD_CHANGE, _P.RESPONSIBILITY_MANAGE}
+        _FIELD | {_P.PERSON_EXPORT, _P.PII_FULL, _P.HOUSEHOLD_CHANGE, _P.RESPONSIBILITY_MANAGE} | _SCREEN
     ),
     # Grid workers phone and visit households: they need the numbers.
-    Role.GRID_WORKER: frozenset(_FIELD | {_P.PII_FULL, _P.HOUSEHOLD_CHANGE, _P.PERSON_EXPORT}),
-    Role.VOLUNTEER: frozenset({_P.PERSON_VIEW, _P.TASK_VIEW, _P.TASK_CHANGE}),
-    Role.CDC: frozenset(_FIELD | {_P.PII_FULL, _P.PERSON_EXPORT}),
+    Role.GRID_WORKER: frozenset(_FIELD | {_P.PII_FULL, _P.HOUSEHOLD_CHANGE, _P.PERSON_EXPORT} | _SCREEN),
+    # Volunteers staff checkpoints and join door-to-door rounds.
+    Role.VOLUNTEER: frozenset({_P.PERSON_VIEW, _P.TASK_VIEW, _P.TASK_CHANGE, _P.ARRIVAL_ADD, _P.VISIT_RECORD}),
+    Role.CDC: frozenset(
+        _FIELD | {_P.PII_FULL, _P.PERSON_EXPORT, _P.RISKAREA_EDIT, _P.POLICY_EDIT, _P.IMPORT_RUN, _P.ASSIST_MANAGE}
+    ),
     Role.SITE_STAFF: frozenset({_P.PERSON_VIEW, _P.PII_FULL, _P.TASK_VIEW, _P.TASK_CHANGE}),
-    Role.DEPARTMENT_OFFICER: frozenset({_P.PERSON_VIEW, _P.PII_REVEAL, _P.TASK_VIEW, _P.TASK_ADD, _P.TASK_CHANGE}),
+    # Police and others staff road checkpoints and help locate people of 协查 lists.
+    Role.DEPARTMENT_OFFICER: frozenset(
+        {_P.PERSON_VIEW, _P.PII_REVEAL, _P.TASK_VIEW, _P.TASK_ADD, _P.TASK_CHANGE, _P.ARRIVAL_ADD, _P.ASSIST_HANDLE}
+    ),
     Role.DATA_ADMIN: frozenset(
         {_P.PERSON_VIEW, _P.PERSON_ADD, _P.PERSON_CHANGE, _P.PERSON_MERGE, _P.PERSON_EXPORT, _P.PII_REVEAL}
         | {_P.USER_MANAGE, _P.DIVISION_MANAGE, _P.TASK_VIEW, _P.RESPONSIBILITY_MANAGE, _P.HOUSEHOLD_CHANGE}
+        | {_P.RISKAREA_EDIT, _P.IMPORT_RUN, _P.POINT_MANAGE}
     ),
     Role.AUDITOR: frozenset({_P.PERSON_VIEW, _P.AUDIT_VIEW, _P.PII_REVEAL}),
 }

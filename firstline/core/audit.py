@@ -8,12 +8,13 @@ from __future__ import annotations
 import datetime
 import decimal
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import FieldDoesNotExist
 from django.db import models
+from django.db.models.fields.files import FieldFile
 
 from firstline.core import context
 from firstline.core.models import AuditAction, AuditEvent
@@ -29,6 +30,8 @@ def _plain(value: Any) -> Any:
         return value.isoformat()
     if isinstance(value, decimal.Decimal | uuid.UUID):
         return str(value)
+    if isinstance(value, FieldFile):
+        return value.name or ""
     return value
 
 
@@ -113,3 +116,35 @@ def history_rows(instance: models.Model, *, full_pii: bool, limit: int = 200) ->
     return [
         (event, labelled(model, mask_changes(event.changes, full=full_pii))) for event in history_for(instance)[:limit]
     ]
+
+
+def record_many(
+    *,
+    actor: Any,
+    action: str | AuditAction,
+    instances: Iterable[models.Model],
+    note: str = "",
+    changes: Callable[[models.Model], dict[str, list[Any]]] | None = None,
+) -> int:
+    """One audit event per instance, written in one statement (bulk imports)."""
+    ctx = context.current()
+    is_user = actor is not None and getattr(actor, "is_authenticated", False)
+    events = []
+    for instance in instances:
+        events.append(
+            AuditEvent(
+                actor=actor if is_user else None,
+                actor_username=getattr(actor, "username", "") if is_user else "",
+                ip=ctx.ip,
+                action=str(action),
+                content_type=ContentType.objects.get_for_model(instance, for_concrete_model=False),
+                object_id=str(instance.pk),
+                object_repr=str(instance)[:200],
+                path=str(getattr(instance, getattr(instance, "scope_path_field", "path"), "") or ""),
+                version=getattr(instance, "version", None),
+                changes=changes(instance) if changes else {},
+                note=note,
+            )
+        )
+    AuditEvent.objects.bulk_create(events, batch_size=2000)
+    return len(events)

@@ -362,6 +362,7 @@ def _basic_text(raw: str) -> str:
     return _RE_WHITESPACE.sub(" ", text).strip()
 
 
+@lru_cache(maxsize=200_000)
 def normalize_name(raw: str) -> str:
     """Normalise a person's name: NFKC, trimmed, whitespace collapsed, middle dots unified, simplified.
 
@@ -374,8 +375,12 @@ def normalize_name(raw: str) -> str:
     return _to_simplified(text)
 
 
+@lru_cache(maxsize=200_000)
 def normalize_address(raw: str) -> str:
-    """Normalise an address: NFKC, trimmed, whitespace runs collapsed to one space, simplified."""
+    """Normalise an address: NFKC, trimmed, whitespace runs collapsed to one space, simplified.
+
+    Cached (pure): imports meet the same places and addresses again and again.
+    """
     return _to_simplified(_basic_text(raw))
 
 

@@ -34,8 +34,10 @@ from firstline.accounts.models import Department, DepartmentKind, Membership, Us
 from firstline.accounts.roles import Role
 from firstline.accounts.services import membership_grant, user_create
 from firstline.core import audit, identity
+from firstline.core.bulk import bulk_insert, is_postgresql
 from firstline.core.models import AuditAction
 from firstline.demo import names
+from firstline.demo.screening import seed_screening
 from firstline.dispatch.services import task_create
 from firstline.people.models import IdType, Person
 from firstline.regions.models import Building, Division, DivisionLevel, Grid, GridKind, Household
@@ -464,112 +466,6 @@ PERSON_COLUMNS = (
 )
 
 
-def _is_postgresql() -> bool:
-    return connection.vendor == "postgresql"
-
-
-def bulk_insert(
-    model: type[models.Model],
-    fields: Sequence[str],
-    rows: Iterable[Sequence[Any]],
-    *,
-    batch_size: int = PERSON_BATCH,
-    method: str = "auto",
-    progress: Callable[[int], None] | None = None,
-) -> int:
-    """Insert plain rows (values in ``fields`` order, attnames such as ``household_id``); returns the count.
-
-    ``method``: "copy" (PostgreSQL COPY), "bulk_create" (model instances), "executemany" (one prepared INSERT per
-    batch, no model instances) or "auto": COPY on PostgreSQL, executemany elsewhere (measured at 300k persons:
-    PostgreSQL COPY 12.6 s vs bulk_create 28.7 s; SQLite executemany 13.5 s vs bulk_create 35 s).
-    Rows must already hold every NOT NULL column, including ``created_at``/``updated_at``.
-    """
-    if method == "auto":
-        method = "copy" if _is_postgresql() else "executemany"
-    count = 0
-    if method == "copy":
-        table, columns = _table_and_columns(model, fields)
-        with connection.cursor() as cursor, cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
-                count += 1
-                if progress is not None and count % PROGRESS_EVERY == 0:
-                    progress(count)
-        return count
-    if method == "executemany":
-        return _executemany(model, fields, rows, batch_size=batch_size, progress=progress)
-    if method != "bulk_create":
-        raise ValueError(f"unknown insert method {method!r}")
-    batch: list[models.Model] = []
-    for row in rows:
-        batch.append(model(**dict(zip(fields, row, strict=True))))
-        count += 1
-        if len(batch) >= batch_size:
-            model._default_manager.bulk_create(batch, batch_size=batch_size)
-            batch = []
-        if progress is not None and count % PROGRESS_EVERY == 0:
-            progress(count)
-    if batch:
-        model._default_manager.bulk_create(batch, batch_size=batch_size)
-    return count
-
-
-def _table_and_columns(model: type[models.Model], fields: Sequence[str]) -> tuple[str, str]:
-    """The quoted table name and column list for ``fields`` (attnames such as ``household_id``)."""
-    quote = connection.ops.quote_name
-    columns = []
-    for name in fields:
-        model_field = model._meta.get_field(name)
-        if not isinstance(model_field, models.Field) or not model_field.column:
-            raise ValueError(f"{model.__name__}.{name} is not a concrete column")
-        columns.append(quote(model_field.column))
-    return quote(model._meta.db_table), ", ".join(columns)
-
-
-def _executemany(
-    model: type[models.Model],
-    fields: Sequence[str],
-    rows: Iterable[Sequence[Any]],
-    *,
-    batch_size: int,
-    progress: Callable[[int], None] | None,
-) -> int:
-    """One prepared INSERT run over each batch: skips the ORM's per-value preparation (most of bulk_create's time).
-
-    Values are str/int/None/date/datetime only; dates and datetimes are adapted the way the backend stores them.
-    """
-    table, columns = _table_and_columns(model, fields)
-    # Identifiers come from model metadata (quoted); every value is a parameter.
-    sql = f"INSERT INTO {table} ({columns}) VALUES ({', '.join(['%s'] * len(fields))})"  # noqa: S608
-    adapt_datetime, adapt_date = connection.ops.adapt_datetimefield_value, connection.ops.adapt_datefield_value
-    adapted: dict[Any, Any] = {}
-
-    def adapt(value: Any) -> Any:
-        if isinstance(value, datetime.date):
-            if value not in adapted:
-                if isinstance(value, datetime.datetime):
-                    adapted[value] = adapt_datetime(value)
-                else:
-                    adapted[value] = adapt_date(value)
-            return adapted[value]
-        return value
-
-    count = 0
-    batch: list[tuple[Any, ...]] = []
-    with connection.cursor() as cursor:
-        for row in rows:
-            batch.append(tuple(adapt(value) for value in row))
-            count += 1
-            if len(batch) >= batch_size:
-                cursor.executemany(sql, batch)
-                batch = []
-            if progress is not None and count % PROGRESS_EVERY == 0:
-                progress(count)
-        if batch:
-            cursor.executemany(sql, batch)
-    return count
-
-
 class _Seeder:
     def __init__(self, *, persons: int, seed: int, password: str, log: Log, insert_method: str) -> None:
         self.persons, self.seed, self.password, self.log = persons, seed, password, log
@@ -977,6 +873,11 @@ def seed_demo(
             note="seeded demo: "
             + ", ".join(f"{key}={value}" for key, value in sorted({"seed": seed, **counts}.items())),
         )
+    with seeder.stage("screening: risk areas, registration points, campaign, imported arrivals"):
+        counts = seed_screening(
+            users=named, township_code=MAIN_TOWNSHIP, arrivals=min(300, max(30, persons // 100)), seed=seed
+        )
+        seeder.report.counts.update({f"screening_{key}": value for key, value in counts.items()})
     with seeder.stage("planner statistics (ANALYZE)"):
         analyze_tables([Person, Household, Building, Grid, Division, User, Membership])
     seeder.report.seconds = time.perf_counter() - started
@@ -991,7 +892,7 @@ def analyze_tables(model_list: Sequence[type[models.Model]]) -> None:
     """
     quote = connection.ops.quote_name
     with connection.cursor() as cursor:
-        if _is_postgresql():
+        if is_postgresql():
             cursor.execute("ANALYZE " + ", ".join(quote(m._meta.db_table) for m in model_list))
         elif connection.vendor == "sqlite":
             # Without sqlite_stat1 SQLite also prefers the merged_into index (every row NULL) to the path index.

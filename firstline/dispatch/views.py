@@ -14,6 +14,7 @@ from firstline.accounts.roles import Perm
 from firstline.core import audit
 from firstline.core.concurrency import StaleVersionError
 from firstline.core.exports import FORMATS, export_response
+from firstline.core.links import record_url
 from firstline.core.pii import sees_full_pii
 from firstline.core.scoping import require, scope_of
 from firstline.dispatch import selectors, services
@@ -80,9 +81,7 @@ def task_detail(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(request, _("Task updated."))
             return redirect("dispatch:detail", pk=task.pk)
-    related = None
-    if task.content_type is not None and task.content_type.model == "person":
-        related = ("people:detail", task.object_id)
+    related = record_url(task.content_type, task.object_id)
     return render(
         request,
         "dispatch/detail.html",

@@ -8,4 +8,8 @@ class PeopleConfig(AppConfig):
     verbose_name = _("People")
 
     def ready(self) -> None:
+        from firstline.core.links import register_record_page
         from firstline.people import stats  # noqa: F401  (registers the person counter for division pages)
+        from firstline.people.models import Person
+
+        register_record_page(Person, "people:detail")
