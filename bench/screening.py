@@ -54,10 +54,10 @@ def counties() -> list[tuple[str, str]]:
 def load_risk_areas(
     count: int, *, today: datetime.date, rng: random.Random, places: Sequence[tuple[str, str]]
 ) -> list[str]:
-    """``count`` areas over random counties (a third with a 街道 scope), periods in the last month."""
+    """``count`` more areas (beside the demo's) over random counties, a third with a 街道 scope, listed in the last
+    weeks."""
     from firstline.riskareas.models import RiskArea, RiskAreaPeriod
 
-    RiskArea.objects.all().delete()
     areas, specs = [], []
     for index in range(count):
         code, name = rng.choice(places)

@@ -82,6 +82,7 @@ class CleanArrival:
     person: dict[str, Any]
     arrival: dict[str, Any]
     travel: list[TravelInput]
+    # A Household, or in imports a lighter record with the same pk/path/grid_id/responsible_id.
     household: Household | None
     path: str
 
@@ -326,6 +327,10 @@ class Registrar:
             created = True
         else:
             if self.source == ArrivalSource.SELF_REGISTRATION:
+                if existing.status != ArrivalStatus.PENDING:
+                    # Anyone can type someone's ID on the public page: a record staff have verified is never
+                    # changed from there. The grid's verify task shows the arrival as registered.
+                    return self._unchanged(existing, person, person_created)
                 values = {k: v for k, v in values.items() if v not in ("", None)}  # the public never erases
                 values.pop("household", None)
                 values.pop("path", None)
@@ -361,12 +366,27 @@ class Registrar:
             tasks=tasks,
         )
 
+    def _unchanged(self, arrival: Arrival, person: Person, person_created: bool) -> Registration:
+        measure = active_measure(arrival)
+        decision = Decision(measure=measure.measure_type if measure else MeasureType.NONE)
+        return Registration(
+            arrival=arrival,
+            person=person,
+            person_created=person_created,
+            arrival_created=False,
+            decision=decision,
+            measure=measure,
+            change=assign.Change.UNCHANGED,
+        )
+
     def _person(self, clean: CleanArrival) -> tuple[Person, bool]:
         """Find the person by ID (following merges) or create them at the destination."""
         fields = clean.person
         person = Person.objects.filter(id_type=fields["id_type"], id_number=fields["id_number"]).first()
         while person is not None and person.merged_into_id is not None:
             person = person.merged_into
+        if person is not None and self.source == ArrivalSource.SELF_REGISTRATION:
+            return person, False  # the public page never edits a registered person
         if person is not None:
             fill = {}
             if fields.get("phone") and not person.phone:

@@ -345,6 +345,16 @@ class Existing(NamedTuple):
     travel: list[tuple[str, datetime.date, datetime.date]]
 
 
+class HouseholdRef(NamedTuple):
+    """What an import needs of a destination household (a city has hundreds of thousands: no model instances)."""
+
+    pk: int
+    code: str
+    path: str
+    grid_id: int
+    responsible_id: int | None
+
+
 class PersonRef(NamedTuple):
     pk: int
     name: str
@@ -373,12 +383,15 @@ class AddressBook:
     def __init__(self, actor: User) -> None:
         scope = scope_of(actor)
         self.scope = scope
-        households: dict[str, Household | None] = {}
-        for household in Household.objects.visible_to(actor).only(
-            "id", "code", "path", "address", "grid_id", "responsible_id"
-        ):
-            key = identity.normalize_address(household.address)
-            households[key] = None if key in households else household  # ambiguous addresses resolve to nothing
+        households: dict[str, HouseholdRef | None] = {}
+        rows = Household.objects.visible_to(actor).values_list(
+            "id", "code", "path", "grid_id", "responsible_id", "address"
+        )
+        normalize = identity.normalize_address.__wrapped__  # a city's addresses would flush the shared cache
+        for pk, code, path, grid_id, responsible_id, address in rows.iterator(chunk_size=10000):
+            key = normalize(address)
+            ref = HouseholdRef(pk, code, path, grid_id, responsible_id)
+            households[key] = None if key in households else ref  # ambiguous addresses resolve to nothing
         self.households = households
         self.by_code = {h.code: h for h in households.values() if h is not None}
         city = settings.FIRSTLINE_CITY_CODE
@@ -392,7 +405,7 @@ class AddressBook:
             key=lambda pair: -len(pair[0]),
         )
 
-    def resolve(self, address: str) -> tuple[Household | None, Division | None, str]:
+    def resolve(self, address: str) -> tuple[HouseholdRef | None, Division | None, str]:
         """(household, division, error): error names the division when it is outside the actor's scope."""
         text = identity.normalize_address(address)
         if not text:
@@ -420,7 +433,7 @@ class ArrivalImporter:
         self.addresses = AddressBook(actor)
         self.summary = Summary()
         self.rejected_rows: list[tuple[int, list[Any], str]] = []
-        self.seen: dict[tuple[str, str, datetime.date], int] = {}
+        self.seen: dict[str, int] = {}
         self.arrival_ct = ContentType.objects.get_for_model(Arrival)
         self.chunk_size = settings.IMPORT_CHUNK_ROWS
         self.now = timezone.now()
@@ -570,7 +583,7 @@ class ArrivalImporter:
                     fail(name.split(".")[0].split("[")[0] if name.startswith("travel") else name, messages[0])
             else:
                 key = (clean.person["id_type"], clean.person["id_number"])
-                day_key = (*key, clean.arrival["arrival_date"])
+                day_key = f"{key[0]}|{key[1]}|{clean.arrival['arrival_date']}"  # compact: 1M of them are kept
                 earlier = self.seen.get(day_key)
                 if earlier is not None:
                     fail("id_number", _("Same person and arrival date as row %(row)s.") % {"row": earlier})
@@ -799,7 +812,10 @@ class ArrivalImporter:
         for item, arrival in pairs:
             before = audit.snapshot(arrival)
             for name, value in self._values(item).items():
-                setattr(arrival, name, value)
+                if name == "household":
+                    arrival.household_id = value.pk if value is not None else None
+                else:
+                    setattr(arrival, name, value)
             arrival.version += 1
             arrival.needs_review = any(not s.code for s in item.stays)
             changes[arrival.pk] = audit.diff(before, audit.snapshot(arrival))

@@ -222,3 +222,21 @@ def test_self_registration_waits_for_verification(city: Any) -> None:
     assert result.arrival.status == ArrivalStatus.PENDING and result.arrival.path == city.community_a.code
     with pytest.raises(PermissionDenied):
         arrival_register(actor=None, data=data, source=ArrivalSource.GRID_WORKER, today=TODAY)
+
+
+def test_the_public_page_never_changes_a_verified_arrival_or_a_registered_person(city: Any) -> None:
+    from firstline.screening.models import RegistrationPoint
+
+    point = RegistrationPoint.objects.create(
+        kind="community", name="甲社区", division=city.community_a, path=city.community_a.code, token="abc"
+    )
+    staff = arrival_register(
+        actor=city["grid_a"], data=arrival_data(city.household_a), source=ArrivalSource.GRID_WORKER, today=TODAY
+    )
+    forged = arrival_data(None, origin="北京市", travel=[], transport_no="FAKE1")
+    forged["person"] = {**forged["person"], "phone": "13912345678"}
+    result = arrival_register(actor=None, data=forged, source=ArrivalSource.SELF_REGISTRATION, point=point, today=TODAY)
+    assert result.arrival.pk == staff.arrival.pk and not result.arrival_created
+    stored = Arrival.objects.get(pk=staff.arrival.pk)
+    assert (stored.origin, stored.transport_no, stored.version) == ("西安市雁塔区", "", 1)
+    assert Person.objects.get(pk=staff.person.pk).phone == ""

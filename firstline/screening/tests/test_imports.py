@@ -359,3 +359,20 @@ def test_an_imported_row_gets_exactly_what_the_phone_form_would_give(city: Any, 
         kinds.setdefault(object_id, set()).add(kind)
     first, second = kinds.values()
     assert first == second == {"arrival_visit", "arrival_follow_up"}
+
+
+def test_a_bad_last_row_rolls_back_every_chunk_already_written(city: Any, tmp_path: Path, settings: Any) -> None:
+    # A large file in small chunks: the first chunks are written before the bad row at the end is read.
+    settings.IMPORT_CHUNK_ROWS = 100
+    address = city.household_a.address
+    rows = []
+    for number in range(450):
+        body = f"632701199{number % 10}0{number % 9 + 1}1{number % 2 + 1}{number:03d}"[:17]
+        rows.append([f"人{number}", valid_id(body), "", "西宁市", "2022-07-18", "", "", address, "", ""])
+    rows.append(bad_rows(city)[1])
+    before = (Person.objects.count(), Arrival.objects.count(), Task.objects.count())
+    job, summary = import_file(actor=city["township"], path=csv_file(tmp_path, rows), dry_run=False, valid_only=False)
+    assert (summary.rows, summary.rejected, summary.written) == (451, 1, False)
+    assert [(e.row, e.field) for e in summary.errors] == [(452, "id_number")]
+    assert (Person.objects.count(), Arrival.objects.count(), Task.objects.count()) == before
+    assert job.status == ImportStatus.FAILED
