@@ -17,7 +17,7 @@ from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from firstline.accounts.models import User
@@ -515,7 +515,13 @@ def apply_decision(*, actor: User | None, arrival: Arrival, decision: Decision, 
     return assign.Outcome(change, new, current)
 
 
+# Task titles are stored text: written in the installation's language, whoever (or whatever job) creates them.
 def visit_title(name: str, day: datetime.date, measure: str, start: Any, end: Any) -> str:
+    with translation.override(settings.LANGUAGE_CODE):
+        return _visit_title(name, day, measure, start, end)
+
+
+def _visit_title(name: str, day: datetime.date, measure: str, start: Any, end: Any) -> str:
     label = MeasureType(measure).label
     return _("Visit %(name)s (arrived %(day)s): %(measure)s from %(start)s to %(end)s") % {
         "name": name,
@@ -527,12 +533,19 @@ def visit_title(name: str, day: datetime.date, measure: str, start: Any, end: An
 
 
 def follow_title(name: str, end: Any, test_dates: Iterable[Any]) -> str:
-    tests = ", ".join(str(day) for day in test_dates) or "—"
-    return _("Follow %(name)s until %(end)s: tests on %(tests)s") % {"name": name, "end": end, "tests": tests}
+    tests = "、".join(str(day) for day in test_dates) or "—"
+    with translation.override(settings.LANGUAGE_CODE):
+        return _("Follow %(name)s until %(end)s: tests on %(tests)s") % {"name": name, "end": end, "tests": tests}
+
+
+def verify_title(name: str, day: datetime.date) -> str:
+    with translation.override(settings.LANGUAGE_CODE):
+        return _("Verify the self-registration of %(name)s (arrived %(day)s)") % {"name": name, "day": day}
 
 
 def match_title(name: str) -> str:
-    return _("Confirm or clear a possible risk-area match for %(name)s") % {"name": name}
+    with translation.override(settings.LANGUAGE_CODE):
+        return _("Confirm or clear a possible risk-area match for %(name)s") % {"name": name}
 
 
 def _assignee(arrival: Arrival) -> dict[str, Any]:
@@ -578,8 +591,7 @@ def arrival_tasks(*, arrival: Arrival, outcome: assign.Outcome, pending_matches:
     elif arrival.status == ArrivalStatus.PENDING:
         wanted.append(
             Task(
-                title=_("Verify the self-registration of %(name)s (arrived %(day)s)")
-                % {"name": name, "day": arrival.arrival_date},
+                title=verify_title(name, arrival.arrival_date),
                 kind="arrival_verify",
                 due_at=now + datetime.timedelta(hours=settings.TASK_DEFAULT_DUE_HOURS),
                 priority=TaskPriority.NORMAL,

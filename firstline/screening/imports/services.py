@@ -146,14 +146,19 @@ def _rows(path: Path, filename: str) -> Iterator[tuple[int, list[Any]]]:
 
 
 @transaction.atomic
-def import_upload(*, actor: User, upload: File, kind: str = ImportKind.ARRIVALS) -> ImportJob:
-    """Store an uploaded list, find its header row and map the columns (a saved mapping of the same layout wins)."""
+def import_upload(
+    *, actor: User, upload: File, kind: str = ImportKind.ARRIVALS, size_limited: bool = True
+) -> ImportJob:
+    """Store an uploaded list, find its header row and map the columns (a saved mapping of the same layout wins).
+
+    Web uploads are limited to IMPORT_MAX_UPLOAD_MB; a file given on the server's command line is not.
+    """
     scope = scope_of(actor)
     if not scope.has(Perm.IMPORT_RUN):
         raise PermissionDenied(_("Your role does not allow importing lists."))
     name = Path(upload.name or "upload").name
     size = upload.size or 0
-    if size > settings.IMPORT_MAX_UPLOAD_MB * 1024 * 1024:
+    if size_limited and size > settings.IMPORT_MAX_UPLOAD_MB * 1024 * 1024:
         raise ValidationError(
             {"file": [_("The file is larger than %(mb)s MB.") % {"mb": settings.IMPORT_MAX_UPLOAD_MB}]}
         )
@@ -387,9 +392,8 @@ class AddressBook:
         rows = Household.objects.visible_to(actor).values_list(
             "id", "code", "path", "grid_id", "responsible_id", "address"
         )
-        normalize = identity.normalize_address.__wrapped__  # a city's addresses would flush the shared cache
-        for pk, code, path, grid_id, responsible_id, address in rows.iterator(chunk_size=10000):
-            key = normalize(address)
+        # Stored addresses are already normalised (regions.services.household_create): used as they are.
+        for pk, code, path, grid_id, responsible_id, key in rows.iterator(chunk_size=10000):
             ref = HouseholdRef(pk, code, path, grid_id, responsible_id)
             households[key] = None if key in households else ref  # ambiguous addresses resolve to nothing
         self.households = households
@@ -1080,7 +1084,7 @@ def import_file(
 ) -> tuple[ImportJob, Summary]:
     """The command-line path: upload from disk, auto-map, run at once (no queue)."""
     with path.open("rb") as handle:
-        job = import_upload(actor=actor, upload=File(handle, name=path.name))
+        job = import_upload(actor=actor, upload=File(handle, name=path.name), size_limited=False)
     missing = [name for name in REQUIRED if name not in job.mapping]
     if missing:
         raise ValidationError({name: [_("No column was recognised for this required field.")] for name in missing})
