@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from firstline.core.models import TimeStampedModel, VersionedModel
 from firstline.core.scoping import Scope, ScopedQuerySet
+from firstline.riskareas.models import RiskLevel
 
 
 class Transport(models.TextChoices):
@@ -176,7 +177,7 @@ class TravelMatch(TimeStampedModel):
     travel = models.ForeignKey(TravelItem, on_delete=models.CASCADE, related_name="matches")
     period = models.ForeignKey("riskareas.RiskAreaPeriod", on_delete=models.PROTECT, related_name="+")
     area = models.ForeignKey("riskareas.RiskArea", on_delete=models.PROTECT, related_name="+")
-    level = models.CharField(_("level"), max_length=8)
+    level = models.CharField(_("level"), max_length=8, choices=RiskLevel.choices)
     kind = models.CharField(_("kind"), max_length=10, choices=MatchKind.choices)
     status = models.CharField(_("status"), max_length=10, choices=MatchStatus.choices)
     decided_by = models.ForeignKey(

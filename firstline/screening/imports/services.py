@@ -380,6 +380,8 @@ class Target:
     measure_id: int | None = None
     measure_type: str = ""
     decision: Decision | None = None
+    found: list[tuple[int, Any, str]] = field(default_factory=list)
+    change: str = ""
 
 
 class AddressBook:
@@ -761,8 +763,13 @@ class ArrivalImporter:
         if not pairs:
             return []
         ids = bulk.reserve_ids(Arrival, len(pairs))
+        planned = [Target(item, pk, person, None, updated=False) for pk, (item, person) in zip(ids, pairs, strict=True)]
+        # Decided before the insert, so each arrival row carries its measure and review flag (no second UPDATE).
+        self._decide(planned)
+        self._reserve_measures(planned)
         records = []
-        for pk, (item, person) in zip(ids, pairs, strict=True):
+        for target in planned:
+            item, person, pk = target.item, target.person, target.arrival_id
             household = item.clean.household
             records.append(
                 {
@@ -778,18 +785,19 @@ class ArrivalImporter:
                     "registered_by_id": self.actor.pk,
                     "verified_by_id": self.actor.pk,
                     "verified_at": self.now,
-                    "needs_review": any(not s.code for s in item.stays),
+                    "needs_review": any(not s.code for s in item.stays) or target.pending > 0,
+                    "measure_id": target.measure_id,
                 }
             )
         bulk.insert_dicts(Arrival, records, ignore_conflicts=True, now=self.now)
         inserted = set(Arrival.objects.filter(pk__in=ids).values_list("pk", flat=True))
         targets: list[Target] = []
         conflicts: list[tuple[Prepared, PersonRef]] = []
-        for pk, (item, person) in zip(ids, pairs, strict=True):
-            if pk in inserted:
-                targets.append(Target(item, pk, person, None, updated=False))
+        for target in planned:
+            if target.arrival_id in inserted:
+                targets.append(target)
             else:
-                conflicts.append((item, person))
+                conflicts.append((target.item, target.person))
         self._write_travel(targets)
         self._audit(
             Arrival,
@@ -846,6 +854,7 @@ class ArrivalImporter:
             [(a.pk, a.path, str(a), a.version, changes.get(a.pk, {})) for _p, a in pairs],
             AuditAction.UPDATE,
         )
+        self._decide(targets)
         return targets
 
     def _write_travel(self, targets: list[Target]) -> None:
@@ -870,21 +879,36 @@ class ArrivalImporter:
                 )
         bulk.insert_dicts(TravelItem, records, now=self.now)
 
+    def _decide(self, targets: list[Target]) -> None:
+        """Match and evaluate (no writes): the decision, its matches and what it does to the current measure."""
+        for target in targets:
+            item = target.item
+            target.decision, target.found = self.registrar.decide(
+                stays=item.stays,
+                arrival_date=item.clean.arrival["arrival_date"],
+                release_certificate=item.clean.arrival["release_certificate"],
+                decided=target.decided,
+            )
+            target.pending = sum(status == MatchStatus.PENDING for _p, _h, status in target.found)
+            target.change = assign.plan(target.current, target.decision, today=self.registrar.today)
+            if target.change in (assign.Change.CREATED, assign.Change.REPLACED):
+                target.measure_id = -1  # reserved below, in one statement for the chunk
+
+    def _reserve_measures(self, targets: list[Target]) -> None:
+        wanted = [t for t in targets if t.measure_id == -1]
+        for target, pk in zip(wanted, bulk.reserve_ids(Measure, len(wanted)), strict=True):
+            target.measure_id = pk
+
     def _evaluate(self, targets: list[Target]) -> None:
-        """Match, evaluate and store measures, matches and tasks for the chunk's written arrivals."""
+        """Store matches, measures and tasks for the chunk's written (and decided) arrivals."""
         if not targets:
             return
         matches: list[dict[str, Any]] = []
         measures: list[tuple[Target, Decision]] = []
         cancelled: list[Target] = []
         for target in targets:
-            item = target.item
-            decision, found = self.registrar.decide(
-                stays=item.stays,
-                arrival_date=item.clean.arrival["arrival_date"],
-                release_certificate=item.clean.arrival["release_certificate"],
-                decided=target.decided,
-            )
+            decision, found = target.decision, target.found
+            assert decision is not None
             for position, hit, status in found:
                 matches.append(
                     {
@@ -899,23 +923,21 @@ class ArrivalImporter:
                         "decided_at": None,
                     }
                 )
-                target.pending += status == MatchStatus.PENDING
-            change = assign.plan(target.current, decision, today=self.registrar.today)
-            if change in (assign.Change.CREATED, assign.Change.REPLACED):
+            if target.change in (assign.Change.CREATED, assign.Change.REPLACED):
                 measures.append((target, decision))
                 self.summary.measures[decision.measure] += 1
-            elif change == assign.Change.CANCELLED:
+            elif target.change == assign.Change.CANCELLED:
                 cancelled.append(target)
         bulk.insert_dicts(TravelMatch, matches, now=self.now)
-        pending_ids = [t.arrival_id for t in targets if t.pending]
+        # New arrivals were inserted with needs_review and measure_id already set; updated ones get them here.
+        pending_ids = [t.arrival_id for t in targets if t.pending and t.updated]
         if pending_ids:
             Arrival.objects.filter(pk__in=pending_ids).update(needs_review=True)
-        measure_ids = bulk.reserve_ids(Measure, len(measures))
+        self._reserve_measures(targets)
         records = []
-        for pk, (target, decision) in zip(measure_ids, measures, strict=True):
-            target.measure_id = pk
+        for target, decision in measures:
+            pk = target.measure_id
             target.measure_type = decision.measure
-            target.decision = decision
             records.append(
                 {
                     "id": pk,
@@ -943,7 +965,7 @@ class ArrivalImporter:
                 }
             )
         bulk.insert_dicts(Measure, records, now=self.now)
-        bulk.update_column(Arrival, "measure_id", [(t.arrival_id, t.measure_id) for t, _d in measures])
+        bulk.update_column(Arrival, "measure_id", [(t.arrival_id, t.measure_id) for t, _d in measures if t.updated])
         superseded = []
         for target in [t for t, _d in measures] + cancelled:
             if target.current is not None:
