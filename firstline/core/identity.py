@@ -17,10 +17,11 @@ import threading
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Final, Protocol
+from typing import Final, Protocol
 
-from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
+
+from firstline.core.errors import CodedError
 
 __all__ = [
     "HMT_PERMIT",
@@ -105,33 +106,8 @@ _RE_ASCII_WORD: Final = re.compile(r"[A-Za-z]+", re.ASCII)
 # --- errors -------------------------------------------------------------------------------------------
 
 
-class IdentityError(ValueError):
-    """Invalid identity data.
-
-    ``code`` is a stable machine code (use it in tests, APIs and import reports); ``message`` is a lazy
-    translatable string. ``args == (code,)`` so logging and pickling never need Django settings.
-    """
-
-    code: str
-    message: str | Promise
-
-    def __init__(self, code: str, message: str | Promise) -> None:
-        super().__init__(code)
-        self.code = code
-        self.message = message
-
-    def __str__(self) -> str:
-        # Rendering a lazy message needs configured, importable settings (and, with USE_I18N, a loaded
-        # app registry). str() runs inside logging and error handlers, so it must never raise: fall
-        # back to the stable code whatever goes wrong.
-        try:
-            return str(self.message)
-        except Exception:  # noqa: BLE001
-            return self.code
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        # Keep both attributes across pickling (Celery); the default would call __init__(code) only.
-        return (self.__class__, (self.code, self.message))
+class IdentityError(CodedError):
+    """Invalid identity data (ID numbers, phones)."""
 
 
 def _err_empty() -> IdentityError:

@@ -36,9 +36,10 @@ from typing import IO, Any, Final, NamedTuple, cast
 
 import python_calamine
 import xlsxwriter
-from django.utils.functional import Promise
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
+
+from firstline.core.errors import CodedError
 
 __all__ = [
     "ACCEPTED_EXTENSIONS",
@@ -80,30 +81,8 @@ _DELIMITERS: Final = (",", "\t", ";")
 # --- errors -------------------------------------------------------------------------------------------
 
 
-class SpreadsheetError(ValueError):
-    """The uploaded file cannot be read (wrong format, empty, corrupt, unknown encoding, no header row …).
-
-    ``code`` is stable (tests, APIs, import job summaries); ``message`` is a lazy translatable string.
-    ``args == (code,)`` so logging and pickling (Celery) never need Django settings.
-    """
-
-    code: str
-    message: str | Promise
-
-    def __init__(self, code: str, message: str | Promise) -> None:
-        super().__init__(code)
-        self.code = code
-        self.message = message
-
-    def __str__(self) -> str:
-        # str() runs inside logging and error handlers: never raise, fall back to the code.
-        try:
-            return str(self.message)
-        except Exception:  # noqa: BLE001
-            return self.code
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (self.__class__, (self.code, self.message))
+class SpreadsheetError(CodedError):
+    """The uploaded file cannot be read (wrong format, empty, corrupt, unknown encoding, no header row …)."""
 
 
 def _err_empty() -> SpreadsheetError:
