@@ -6,7 +6,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404
 
 from firstline.accounts.models import Membership, User
-from firstline.accounts.roles import Perm
+from firstline.accounts.roles import Perm, Role
 from firstline.core.models import AuditEvent
 from firstline.core.scoping import scope_of
 
@@ -35,3 +35,28 @@ def audit_events_visible_to(actor: Any) -> QuerySet[AuditEvent]:
         return AuditEvent.objects.none()
     events = AuditEvent.objects.visible_to(actor)
     return events.select_related("content_type", "actor")
+
+
+# Who answers for a place, nearest level first: the village/community, then the township, then the command.
+OFFICER_ROLES_BY_CODE_LENGTH: tuple[tuple[int, tuple[str, ...]], ...] = (
+    (12, (Role.VILLAGE_SECRETARY, Role.FIRST_SECRETARY)),
+    (9, (Role.TOWNSHIP_OFFICER,)),
+    (6, (Role.CITY_COMMAND,)),
+)
+
+
+def officer_for(path: str) -> User | None:
+    """The officer who answers for ``path`` (a division code or grid path): nearest level first."""
+    code = path.split("-")[0]
+    for length, roles in OFFICER_ROLES_BY_CODE_LENGTH:
+        if len(code) < length:
+            continue
+        membership = (
+            Membership.objects.filter(active=True, role__in=roles, path=code[:length], user__is_active=True)
+            .select_related("user")
+            .order_by("user__username")
+            .first()
+        )
+        if membership is not None:
+            return membership.user
+    return None

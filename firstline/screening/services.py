@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 
 from firstline.accounts.models import User
 from firstline.accounts.roles import Perm
+from firstline.accounts.selectors import officer_for
 from firstline.core import audit, identity
 from firstline.core.concurrency import versioned_update
 from firstline.core.models import AuditAction
@@ -543,6 +544,14 @@ def verify_title(name: str, day: datetime.date) -> str:
         return _("Verify the self-registration of %(name)s (arrived %(day)s)") % {"name": name, "day": day}
 
 
+def resolve_title(name: str, day: datetime.date) -> str:
+    with translation.override(settings.LANGUAGE_CODE):
+        return _("Find the household of %(name)s (arrived %(day)s) and verify the arrival") % {
+            "name": name,
+            "day": day,
+        }
+
+
 def match_title(name: str) -> str:
     with translation.override(settings.LANGUAGE_CODE):
         return _("Confirm or clear a possible risk-area match for %(name)s") % {"name": name}
@@ -551,7 +560,9 @@ def match_title(name: str) -> str:
 def _assignee(arrival: Arrival) -> dict[str, Any]:
     household = arrival.household
     if household is None:
-        return {}
+        # Waiting in a queue: the officer of the village/community (or township) resolves it.
+        officer = officer_for(arrival.path)
+        return {"assignee_user_id": officer.pk} if officer is not None else {}
     if household.responsible_id:
         return {"assignee_user_id": household.responsible_id, "assignee_grid_id": household.grid_id}
     return {"assignee_grid_id": household.grid_id}
@@ -560,7 +571,8 @@ def _assignee(arrival: Arrival) -> dict[str, Any]:
 def arrival_tasks(*, arrival: Arrival, outcome: assign.Outcome, pending_matches: int) -> list[Task]:
     """The grid's tasks for this arrival: visit/verify, confirm possible matches, follow the measure to its end.
 
-    Arrivals with no household yet wait in the township queue instead; tasks already open are not repeated.
+    An arrival with no household yet gets one task instead, for the officer of the queue it waits in: find the
+    household (the grid's tasks follow when it is set). Tasks already open are not repeated.
     """
     assignee = _assignee(arrival)
     if not assignee:
@@ -569,7 +581,16 @@ def arrival_tasks(*, arrival: Arrival, outcome: assign.Outcome, pending_matches:
     wanted: list[Task] = []
     now = timezone.now()
     name = arrival.person.name
-    if outcome.change in (assign.Change.CREATED, assign.Change.REPLACED) and measure is not None:
+    if arrival.household_id is None:
+        wanted.append(
+            Task(
+                title=resolve_title(name, arrival.arrival_date),
+                kind="arrival_resolve",
+                due_at=now + datetime.timedelta(hours=settings.TASK_DEFAULT_DUE_HOURS),
+                priority=TaskPriority.HIGH if measure is not None else TaskPriority.NORMAL,
+            )
+        )
+    elif outcome.change in (assign.Change.CREATED, assign.Change.REPLACED) and measure is not None:
         urgent = measure.measure_type in URGENT_MEASURES
         wanted.append(
             Task(
@@ -597,7 +618,7 @@ def arrival_tasks(*, arrival: Arrival, outcome: assign.Outcome, pending_matches:
                 priority=TaskPriority.NORMAL,
             )
         )
-    if pending_matches:
+    if pending_matches and arrival.household_id is not None:
         wanted.append(
             Task(
                 title=match_title(name),
@@ -681,12 +702,21 @@ def arrival_verify(
         actor=actor, action=AuditAction.UPDATE, instance=arrival, changes=audit.diff(before, audit.snapshot(arrival))
     )
     if household is not None:
-        Measure.objects.filter(
-            content_type=ContentType.objects.get_for_model(Arrival), object_id=str(arrival.pk)
-        ).update(path=household.path)
+        arrival_type = ContentType.objects.get_for_model(Arrival)
+        Measure.objects.filter(content_type=arrival_type, object_id=str(arrival.pk)).update(path=household.path)
         if arrival.person.household_id is None:
             Person.objects.filter(pk=arrival.person_id).update(household=household, path=household.path)
-        arrival_reevaluate(actor=actor, arrival=arrival)
+        Task.objects.filter(
+            content_type=arrival_type, object_id=str(arrival.pk), kind="arrival_resolve", status__in=OPEN_STATUSES
+        ).update(status="done", closed_at=timezone.now())
+        result = arrival_reevaluate(actor=actor, arrival=arrival)
+        # The grid takes over: its visit and follow-up tasks for the measure in force.
+        pending = TravelMatch.objects.filter(arrival=arrival, status=MatchStatus.PENDING).count()
+        arrival_tasks(
+            arrival=arrival,
+            outcome=assign.Outcome(assign.Change.CREATED, result.measure),
+            pending_matches=pending,
+        )
     if reject and arrival.measure_id:
         Measure.objects.filter(pk=arrival.measure_id).update(status=MeasureStatus.CANCELLED)
     return arrival

@@ -33,6 +33,7 @@ from django.utils.translation import gettext as _
 
 from firstline.accounts.models import User
 from firstline.accounts.roles import Perm
+from firstline.accounts.selectors import officer_for
 from firstline.core import audit, bulk, identity, spreadsheets
 from firstline.core.context import current as request_context
 from firstline.core.models import AuditAction, AuditEvent
@@ -66,6 +67,7 @@ from firstline.screening.services import (
     active_measure,
     follow_title,
     match_title,
+    resolve_title,
     visit_title,
 )
 
@@ -443,6 +445,7 @@ class ArrivalImporter:
         self.arrival_ct = ContentType.objects.get_for_model(Arrival)
         self.chunk_size = settings.IMPORT_CHUNK_ROWS
         self.now = timezone.now()
+        self._officers: dict[str, int | None] = {}
         self._last_progress = 0
 
     # ---- the pass over the rows
@@ -1007,6 +1010,54 @@ class ArrivalImporter:
             [t for t in targets if t.pending],
             replaced=[t for t, _d in measures if t.current is not None] + cancelled,
         )
+        self._resolve_tasks([t for t in targets if t.item.clean.household is None])
+
+    def _resolve_tasks(self, targets: list[Target]) -> None:
+        """Arrivals whose address did not resolve: one task each for the officer of the queue they wait in."""
+        if not targets:
+            return
+        open_tasks = set(
+            Task.objects.filter(
+                content_type=self.arrival_ct,
+                object_id__in=[str(t.arrival_id) for t in targets],
+                kind="arrival_resolve",
+                status__in=OPEN_STATUSES,
+            ).values_list("object_id", flat=True)
+        )
+        records = []
+        for target in targets:
+            if str(target.arrival_id) in open_tasks:
+                continue
+            path = target.item.clean.path
+            if path not in self._officers:
+                officer = officer_for(path)
+                self._officers[path] = officer.pk if officer is not None else None
+            officer_id = self._officers[path]
+            if officer_id is None:
+                continue  # nobody answers for that queue yet: it shows on the queue page
+            records.append(
+                {
+                    "version": 1,
+                    "title": resolve_title(target.person.name, target.item.clean.arrival["arrival_date"]),
+                    "kind": "arrival_resolve",
+                    "content_type_id": self.arrival_ct.pk,
+                    "object_id": str(target.arrival_id),
+                    "path": path,
+                    "assignee_user_id": officer_id,
+                    "assignee_grid_id": None,
+                    "assignee_department_id": None,
+                    "due_at": self.now + datetime.timedelta(hours=settings.TASK_DEFAULT_DUE_HOURS),
+                    "priority": TaskPriority.HIGH if target.measure_id else TaskPriority.NORMAL,
+                    "status": TaskStatus.OPEN,
+                    "notes": "",
+                    "created_by_id": None,
+                    "escalation_level": 0,
+                    "escalated_at": None,
+                    "closed_at": None,
+                }
+            )
+        bulk.insert_dicts(Task, records, now=self.now)
+        self.summary.tasks += len(records)
 
     def _tasks(self, with_measure: list[Target], pending: list[Target], *, replaced: list[Target]) -> None:
         now = self.now

@@ -240,3 +240,25 @@ def test_the_public_page_never_changes_a_verified_arrival_or_a_registered_person
     stored = Arrival.objects.get(pk=staff.arrival.pk)
     assert (stored.origin, stored.transport_no, stored.version) == ("西安市雁塔区", "", 1)
     assert Person.objects.get(pk=staff.person.pk).phone == ""
+
+
+def test_an_unresolved_arrival_is_the_queue_officers_task_until_the_grid_takes_over(city: Any) -> None:
+    from firstline.regions.models import Division
+
+    make_area("陕西省西安市雁塔区", "610113", "high", D(2022, 7, 10))
+    data = arrival_data(None, division=Division.objects.get(code="632701001"))
+    result = arrival_register(actor=city["township"], data=data, source=ArrivalSource.GRID_WORKER, today=TODAY)
+    tasks = Task.objects.filter(object_id=str(result.arrival.pk))
+    assert [(t.kind, t.assignee_user_id, t.assignee_grid_id) for t in tasks] == [
+        ("arrival_resolve", city["township"].pk, None)
+    ]
+    arrival_verify(
+        actor=city["township"],
+        arrival=result.arrival,
+        expected_version=result.arrival.version,
+        household=city.household_a,
+    )
+    by_kind = {t.kind: t for t in Task.objects.filter(object_id=str(result.arrival.pk))}
+    assert by_kind["arrival_resolve"].status == "done"
+    assert by_kind["arrival_visit"].assignee_grid_id == city.grid_a.pk
+    assert by_kind["arrival_follow_up"].assignee_grid_id == city.grid_a.pk

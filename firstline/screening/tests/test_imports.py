@@ -376,3 +376,15 @@ def test_a_bad_last_row_rolls_back_every_chunk_already_written(city: Any, tmp_pa
     assert [(e.row, e.field) for e in summary.errors] == [(452, "id_number")]
     assert (Person.objects.count(), Arrival.objects.count(), Task.objects.count()) == before
     assert job.status == ImportStatus.FAILED
+
+
+def test_rows_whose_address_did_not_resolve_become_the_queue_officers_tasks(city: Any, tmp_path: Path) -> None:
+    import_file(actor=city["township"], path=csv_file(tmp_path, good_rows(city)), dry_run=False, valid_only=False)
+    sonam = Arrival.objects.get(person__id_number=ID_3.upper())
+    task = Task.objects.get(object_id=str(sonam.pk))
+    # 测试甲社区 has a village secretary: the nearest officer answers for it.
+    assert (task.kind, task.assignee_user_id) == ("arrival_resolve", city["village_a"].pk)
+    import_file(
+        actor=city["township"], path=csv_file(tmp_path, good_rows(city), "again.csv"), dry_run=False, valid_only=False
+    )
+    assert Task.objects.filter(object_id=str(sonam.pk)).count() == 1
