@@ -331,6 +331,8 @@ OTP_REQUIRED_ROLES = env_list("OTP_REQUIRED_ROLES", "city_command,data_admin,aud
 TASK_DEFAULT_DUE_HOURS = env_int("TASK_DEFAULT_DUE_HOURS", 24, minimum=1)
 # After an escalation the new assignee gets this many hours before the task escalates again.
 TASK_ESCALATION_GRACE_HOURS = env_int("TASK_ESCALATION_GRACE_HOURS", 4, minimum=1)
+# Hours a grid has to visit an arrival who needs quarantine (centralised or at home).
+TASK_URGENT_DUE_HOURS = env_int("TASK_URGENT_DUE_HOURS", 2, minimum=1)
 
 # --- Screening -------------------------------------------------------------------------------------------------
 # 协查 batches: hours to report back, to locate each person, and to have them under control (local standards).

@@ -596,7 +596,10 @@ def arrival_tasks(*, arrival: Arrival, outcome: assign.Outcome, pending_matches:
             Task(
                 title=visit_title(name, arrival.arrival_date, measure.measure_type, measure.start, measure.end),
                 kind="arrival_visit",
-                due_at=now + datetime.timedelta(hours=2 if urgent else settings.TASK_DEFAULT_DUE_HOURS),
+                due_at=now
+                + datetime.timedelta(
+                    hours=settings.TASK_URGENT_DUE_HOURS if urgent else settings.TASK_DEFAULT_DUE_HOURS
+                ),
                 priority=TaskPriority.URGENT if urgent else TaskPriority.HIGH,
             )
         )

@@ -16,6 +16,7 @@ from rest_framework.routers import BaseRouter
 
 from firstline.accounts.models import request_user
 from firstline.accounts.roles import Perm
+from firstline.core.pii import sees_full_pii
 from firstline.core.scoping import require
 from firstline.screening.imports import selectors, services
 from firstline.screening.models import ImportJob, ImportMode
@@ -155,7 +156,8 @@ class ImportJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
     @action(detail=True, methods=["get"])
     def errors(self, request: Request, pk: str | None = None) -> FileResponse:
         job = self.get_object()
-        if not job.error_file:
+        # The rejected rows are the file's own data (IDs, phones): the uploader, or a role that sees full PII.
+        if not job.error_file or (job.uploaded_by_id != request.user.pk and not sees_full_pii(request.user)):
             raise Http404
         return FileResponse(job.error_file.open("rb"), as_attachment=True, filename=f"errors-{job.pk}.xlsx")
 

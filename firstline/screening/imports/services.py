@@ -1114,7 +1114,10 @@ class ArrivalImporter:
                         name, target.item.clean.arrival["arrival_date"], decision.measure, decision.start, decision.end
                     ),
                     "kind": "arrival_visit",
-                    "due_at": now + datetime.timedelta(hours=2 if urgent else settings.TASK_DEFAULT_DUE_HOURS),
+                    "due_at": now
+                    + datetime.timedelta(
+                        hours=settings.TASK_URGENT_DUE_HOURS if urgent else settings.TASK_DEFAULT_DUE_HOURS
+                    ),
                     "priority": TaskPriority.URGENT if urgent else TaskPriority.HIGH,
                 }
             )

@@ -20,6 +20,7 @@ from firstline.accounts.roles import Perm
 from firstline.core import audit
 from firstline.core.exports import FORMATS, export_response
 from firstline.core.models import AuditAction
+from firstline.core.pii import sees_full_pii
 from firstline.core.scoping import require
 from firstline.screening import columns
 from firstline.screening.imports import selectors, services
@@ -197,7 +198,8 @@ def import_errors(request: HttpRequest, pk: int) -> HttpResponseBase:
     """The error workbook: the rejected rows as uploaded, with the reason."""
     require(request.user, Perm.IMPORT_RUN)
     job = selectors.import_get_for_user(request.user, pk)
-    if not job.error_file:
+    # The rejected rows are the file's own data (IDs, phones): the uploader, or a role that sees full PII.
+    if not job.error_file or (job.uploaded_by_id != request.user.pk and not sees_full_pii(request.user)):
         raise Http404
     audit.record(actor=request_user(request), action=AuditAction.EXPORT, instance=job, note="import error workbook")
     return FileResponse(job.error_file.open("rb"), as_attachment=True, filename=f"errors-{job.original_name}.xlsx")

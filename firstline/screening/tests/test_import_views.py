@@ -124,3 +124,17 @@ def test_api_upload_map_run_and_report(
     assert api("grid_a").get("/api/v1/imports/").status_code == 403
     bad = client.post(f"/api/v1/imports/{job_id}/mapping/", {"mapping": {"name": 0}}, format="json")
     assert bad.status_code == 400 and "id_number" in bad.json()
+
+
+def test_the_error_workbook_is_only_for_the_uploader_or_full_pii_roles(
+    client: Any, city: Any, login: Any, tmp_path: Path, django_capture_on_commit_callbacks: Any
+) -> None:
+    login("township")
+    upload(client, csv_file(tmp_path, [*good_rows(city), bad_rows(city)[1]]))
+    job = ImportJob.objects.get()
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("screening:imports:run", args=[job.pk]), {"action": "check"})
+    url = reverse("screening:imports:errors", args=[job.pk])
+    assert client.get(url).status_code == 200
+    login("city")  # sees the job, but not full ID numbers
+    assert client.get(url).status_code == 404
