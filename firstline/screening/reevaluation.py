@@ -24,6 +24,7 @@ from firstline.accounts.models import User
 from firstline.policy import assign
 from firstline.riskareas.hooks import AreaChange
 from firstline.riskareas.models import RiskArea, RiskLevel
+from firstline.screening.imports.services import ArrivalImporter, PersonRef, Prepared, Target
 from firstline.screening.matching import TravelStay
 from firstline.screening.models import (
     Arrival,
@@ -33,15 +34,7 @@ from firstline.screening.models import (
     TravelItem,
     TravelMatch,
 )
-from firstline.screening.services import (
-    Registrar,
-    _pending_count,
-    _store_matches,
-    active_measure,
-    apply_decision,
-    arrival_tasks,
-    local_today,
-)
+from firstline.screening.services import CleanArrival, Registrar, active_measure, local_today
 
 log = logging.getLogger(__name__)
 CHUNK = 2000
@@ -84,13 +77,14 @@ def reevaluate(
 ) -> dict[str, Any]:
     """Re-match and re-evaluate these arrivals; write only what changes. Returns the change list."""
     registrar = Registrar(actor=actor, source="reevaluation", today=today or local_today())
+    store = ArrivalImporter(actor=actor, job=None, registrar=registrar)
     counts: Counter[tuple[str, str]] = Counter()
     by_path: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
     changed: list[list[Any]] = []
     for start in range(0, len(arrival_ids), CHUNK):
         chunk = arrival_ids[start : start + CHUNK]
         with transaction.atomic():
-            for arrival, change, measure_type in _chunk(chunk, registrar, actor):
+            for arrival, change, measure_type in _chunk(chunk, registrar, actor, store):
                 if change in (assign.Change.UNCHANGED, assign.Change.NONE):
                     continue
                 counts[(change, measure_type)] += 1
@@ -106,10 +100,14 @@ def reevaluate(
     return {"checked": len(arrival_ids), "summary": summary, "changed": changed}
 
 
-def _chunk(ids: Sequence[int], registrar: Registrar, actor: User | None) -> Iterable[tuple[Arrival, str, str]]:
+def _chunk(
+    ids: Sequence[int], registrar: Registrar, actor: User | None, store: ArrivalImporter | None = None
+) -> Iterable[tuple[Arrival, str, str]]:
+    """Decide every arrival of the chunk in memory, then write the changes with the importer's set-based steps."""
     arrivals = list(
         Arrival.objects.filter(pk__in=ids)
         .select_related("measure", "person", "household")
+        .defer("measure__explanation")
         .prefetch_related("travel")
         .order_by("pk")
     )
@@ -121,27 +119,42 @@ def _chunk(ids: Sequence[int], registrar: Registrar, actor: User | None) -> Iter
         existing[arrival_id].add((position, period_id, status))
         if status in (MatchStatus.CONFIRMED, MatchStatus.CLEARED):
             decided[arrival_id][(position, period_id)] = status
+    store = store or ArrivalImporter(actor=actor, job=None, registrar=registrar)
+    targets: list[Target] = []
+    results: list[tuple[Arrival, str, str]] = []
     for arrival in arrivals:
         travel = sorted(arrival.travel.all(), key=lambda t: t.position)
         stays = [TravelStay(t.place_text, t.place_code, t.place_remainder, t.date_from, t.date_to) for t in travel]
-        decision, matches = registrar.decide(
+        item = Prepared(
+            row=0,
+            clean=CleanArrival(
+                person={},
+                arrival={"arrival_date": arrival.arrival_date, "release_certificate": arrival.release_certificate},
+                travel=[],
+                household=arrival.household,
+                path=arrival.path,
+            ),
             stays=stays,
-            arrival_date=arrival.arrival_date,
-            release_certificate=arrival.release_certificate,
-            decided=decided.get(arrival.pk),
+            key=("", ""),
         )
-        new_matches = {(position, hit.period.id, status) for position, hit, status in matches}
-        if new_matches != existing.get(arrival.pk, set()):
-            TravelMatch.objects.filter(arrival=arrival).delete()
-            _store_matches(arrival, matches)
         current = active_measure(arrival)
-        change = assign.plan(current, decision, today=registrar.today)
-        if change in (assign.Change.UNCHANGED, assign.Change.NONE, assign.Change.KEPT):
-            yield arrival, change, current.measure_type if current else decision.measure
-            continue
-        outcome = apply_decision(actor=actor, arrival=arrival, decision=decision, today=registrar.today)
-        arrival_tasks(arrival=arrival, outcome=outcome, pending_matches=_pending_count(matches))
-        yield arrival, outcome.change, decision.measure
+        target = Target(item, arrival.pk, PersonRef(arrival.person_id, arrival.person.name), current, updated=True)
+        target.decided = decided.get(arrival.pk)
+        target.travel_ids = {t.position: t.pk for t in travel}
+        store._decide([target])
+        assert target.decision is not None
+        matches_changed = {(p, hit.period.id, st) for p, hit, st in target.found} != existing.get(arrival.pk, set())
+        unchanged = target.change in (assign.Change.UNCHANGED, assign.Change.NONE, assign.Change.KEPT)
+        if not unchanged or matches_changed:
+            if unchanged:
+                target.measure_id = None  # keep the measure; only the matches are rewritten
+            targets.append(target)
+        measure = target.decision.measure if not unchanged else (current.measure_type if current else "none")
+        results.append((arrival, target.change, measure))
+    if targets:
+        TravelMatch.objects.filter(arrival_id__in=[t.arrival_id for t in targets]).delete()
+        store._evaluate(targets)
+    return results
 
 
 def describe_areas(area_ids: Sequence[int], changes: Sequence[AreaChange] = ()) -> str:

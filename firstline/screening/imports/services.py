@@ -431,14 +431,24 @@ class AddressBook:
 
 
 class ArrivalImporter:
-    def __init__(self, *, actor: User, job: ImportJob | None, today: datetime.date | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        actor: User | None,
+        job: ImportJob | None,
+        today: datetime.date | None = None,
+        registrar: Registrar | None = None,
+    ) -> None:
+        """``actor`` None and a given ``registrar``: the re-evaluation job, which stores decisions, reads no rows."""
         self.actor = actor
+        self.actor_id = getattr(actor, "pk", None)
         self.job = job
         self.dry_run = job.dry_run if job else True
         self.mode = job.mode if job else ImportMode.ALL_OR_NOTHING
         self.mapping: dict[str, int] = {k: int(v) for k, v in (job.mapping if job else {}).items()}
-        self.registrar = Registrar(actor=actor, source=ArrivalSource.IMPORT, today=today)
-        self.addresses = AddressBook(actor)
+        self.registrar = registrar or Registrar(actor=actor, source=ArrivalSource.IMPORT, today=today)
+        if actor is not None and registrar is None:  # reading rows: destination addresses to resolve
+            self.addresses = AddressBook(actor)
         self.summary = Summary()
         self.rejected_rows: list[tuple[int, list[Any], str]] = []
         self.seen: dict[str, int] = {}
@@ -716,8 +726,8 @@ class ArrivalImporter:
         records = [
             {
                 "at": self.now,
-                "actor_id": self.actor.pk,
-                "actor_username": self.actor.username,
+                "actor_id": self.actor_id,
+                "actor_username": getattr(self.actor, "username", ""),
                 "ip": context.ip,
                 "action": str(action),
                 "content_type_id": content_type.pk,
@@ -788,8 +798,8 @@ class ArrivalImporter:
                     "source": ArrivalSource.IMPORT,
                     "status": ArrivalStatus.VERIFIED,
                     "import_job_id": self.job.pk if self.job else None,
-                    "registered_by_id": self.actor.pk,
-                    "verified_by_id": self.actor.pk,
+                    "registered_by_id": self.actor_id,
+                    "verified_by_id": self.actor_id,
                     "verified_at": self.now,
                     "needs_review": any(not s.code for s in item.stays) or target.pending > 0,
                     "measure_id": target.measure_id,
@@ -967,7 +977,7 @@ class ArrivalImporter:
                     "content_type_id": self.arrival_ct.pk,
                     "object_id": str(target.arrival_id),
                     "superseded_by_id": None,
-                    "created_by_id": self.actor.pk,
+                    "created_by_id": self.actor_id,
                 }
             )
         bulk.insert_dicts(Measure, records, now=self.now)
