@@ -36,6 +36,7 @@ from typing import IO, Any, Final, NamedTuple, cast
 
 import python_calamine
 import xlsxwriter
+from django.utils import timezone
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
@@ -747,7 +748,7 @@ def parse_day(value: object, *, today: datetime.date | None = None) -> datetime.
     ``timezone.localdate()``). Raises ``ValueError`` with a short reason (``not a date: '2021-13-40'``). Whether
     the day is plausible (not in the future, not before 2020 …) is the caller's rule.
     """
-    day, _time = _split(value, today or datetime.date.today())
+    day, _time = _split(value, today or timezone.localdate())
     if day is None:
         raise _not_a_date(value, "a time without a date")
     return day
@@ -766,7 +767,7 @@ def parse_moment(
         return value.astimezone(tz)
     if isinstance(value, str) and (aware := _aware_iso(value)) is not None:
         return aware.astimezone(tz)
-    found_day, found_time = _split(value, today or datetime.date.today())
+    found_day, found_time = _split(value, today or timezone.localdate())
     if found_day is None:
         if day is None:
             raise ValueError(f"a time without a date: {_describe(value)}")

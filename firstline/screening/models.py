@@ -244,6 +244,16 @@ class ImportMode(models.TextChoices):
     VALID_ONLY = "valid", _("import the valid rows, give me the rest")
 
 
+class ImportJobQuerySet(ScopedQuerySet["ImportJob"]):
+    def visibility_q(self, scope: Scope) -> Q | None:
+        """Jobs uploaded inside the user's jurisdiction, and the user's own uploads wherever they were made."""
+        condition = super().visibility_q(scope)
+        if scope.user_id is None:
+            return condition
+        mine = Q(uploaded_by_id=scope.user_id)
+        return mine if condition is None else condition | mine
+
+
 class ImportJob(TimeStampedModel):
     """A bulk import as a job row: the file, its column mapping, progress and the summary."""
 
@@ -273,7 +283,7 @@ class ImportJob(TimeStampedModel):
     started_at = models.DateTimeField(_("started"), null=True, blank=True)
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
 
-    objects = ScopedQuerySet.as_manager()
+    objects = ImportJobQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("import")

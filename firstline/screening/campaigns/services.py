@@ -6,6 +6,7 @@ import datetime
 from typing import Any
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.urls import NoReverseMatch, reverse
@@ -27,7 +28,6 @@ CAMPAIGN_FIELDS = ("name", "division", "date_from", "date_to", "note")
 # A count typed on a phone: anything above this is a slip of the thumb, not a household.
 MAX_COUNT = 99
 # Someone with symptoms is seen (and sampled) the same day, not within the default 24 hours.
-SYMPTOMS_DUE = datetime.timedelta(hours=2)
 TASK_KIND_SYMPTOMS = "campaign_symptoms"
 TASK_KIND_RETURNEES = "campaign_returnees"
 
@@ -205,7 +205,7 @@ def _follow_up_tasks(
             kind=TASK_KIND_SYMPTOMS,
             related=household,
             assignee_grid=household.grid,
-            due_at=timezone.now() + SYMPTOMS_DUE,
+            due_at=timezone.now() + datetime.timedelta(hours=settings.TASK_URGENT_DUE_HOURS),
             priority=TaskPriority.URGENT,
             notes=_("Campaign “%(campaign)s”: someone in this household has symptoms. Arrange a test today.")
             % {"campaign": campaign.name},

@@ -6,6 +6,7 @@ import datetime
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -230,7 +231,7 @@ def test_symptoms_raise_one_urgent_task_for_the_grid(city, django_capture_on_com
         city.household_a.path,
         str(city.household_a.pk),
     )
-    assert task.due_at <= timezone.now() + services.SYMPTOMS_DUE
+    assert task.due_at <= timezone.now() + datetime.timedelta(hours=settings.TASK_URGENT_DUE_HOURS)
     # A revisit that still finds symptoms does not raise the task again.
     with django_capture_on_commit_callbacks(execute=True):
         visit(city, campaign, city.household_a, symptoms=True)
