@@ -53,6 +53,7 @@ class PolicyEditionSerializer(serializers.ModelSerializer[PolicyEdition]):
             "description",
             "based_on",
             "infectious_days_before",
+            "window_from_last_negative",
             "min_tests_when_short",
             "min_test_gap_hours",
             "expired_as_low_risk",

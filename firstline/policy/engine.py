@@ -70,6 +70,7 @@ class EditionSpec:
     expired_as_low_risk: bool = True
     lifting_shortens_measures: bool = False
     infectious_days_before: int = 2
+    window_from_last_negative: bool = False
 
 
 @dataclass(frozen=True)

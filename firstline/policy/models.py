@@ -92,6 +92,11 @@ class PolicyEdition(VersionedModel):
     infectious_days_before = models.PositiveSmallIntegerField(
         _("infectious window: days before onset/sampling"), default=2
     )
+    window_from_last_negative = models.BooleanField(
+        _("a negative test inside the window moves its start to that test"),
+        default=False,
+        help_text=_("9th edition: cases found by routine repeat testing are traced from their last negative test."),
+    )
     min_tests_when_short = models.PositiveSmallIntegerField(
         _("minimum tests when the remaining period is short"), default=2
     )

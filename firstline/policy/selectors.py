@@ -42,6 +42,7 @@ def edition_spec(edition: PolicyEdition, rules: list[MeasureRule]) -> EditionSpe
         expired_as_low_risk=edition.expired_as_low_risk,
         lifting_shortens_measures=edition.lifting_shortens_measures,
         infectious_days_before=edition.infectious_days_before,
+        window_from_last_negative=edition.window_from_last_negative,
     )
 
 

@@ -36,6 +36,7 @@ from firstline.policy.models import (
 
 EDITION_PARAMETERS = (
     "infectious_days_before",
+    "window_from_last_negative",
     "min_tests_when_short",
     "min_test_gap_hours",
     "expired_as_low_risk",
