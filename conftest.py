@@ -13,6 +13,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
+
+# Property tests assert behaviour, not speed: on a loaded 2-core CI machine a draw can take a second.
+hypothesis_settings.register_profile(
+    "firstline", deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
+)
+hypothesis_settings.load_profile("firstline")
 
 DIVISIONS_CSV = Path(__file__).parent / "firstline" / "regions" / "data" / "yushu_divisions.csv"
 PASSWORD = "correct-horse-battery-9"  # noqa: S105 - test accounts only
@@ -58,6 +66,14 @@ def valid_id(body17: str) -> str:
 def _fast_password_hashing(settings: Any) -> None:
     """Production hashes passwords slowly on purpose; tests create many accounts and need not."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache() -> None:
+    """Each test starts with an empty cache (rate-limit counters, the pending clusters-recomputation flag …)."""
+    from django.core.cache import cache
+
+    cache.clear()
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ from firstline.policy import api as policy_api
 from firstline.regions.api import DivisionViewSet, GridViewSet, HouseholdViewSet
 from firstline.riskareas import api as riskareas_api
 from firstline.screening import api as screening_api
+from firstline.tracing import api as tracing_api
 
 router = DefaultRouter()
 router.register("persons", PersonViewSet, basename="person")
@@ -16,5 +17,6 @@ router.register("tasks", TaskViewSet, basename="task")
 riskareas_api.register(router)
 policy_api.register(router)
 screening_api.register(router)
+tracing_api.register(router)
 
 urlpatterns = router.urls

@@ -100,6 +100,7 @@ INSTALLED_APPS = [
     "firstline.riskareas",
     "firstline.policy",
     "firstline.screening",
+    "firstline.tracing",
     "firstline.demo",
 ]
 
@@ -295,12 +296,29 @@ CELERY_BEAT_SCHEDULE = {
         "task": "firstline.screening.assist.tasks.escalate_assist",
         "schedule": env_int("ESCALATION_INTERVAL_SECONDS", 300, minimum=30),
     },
+    # Co-presence for the day's cases again: check-ins of the day keep arriving after a case is reported.
+    "copresence-today": {
+        "task": "firstline.tracing.tasks.copresence_today",
+        "schedule": env_int("COPRESENCE_INTERVAL_SECONDS", 3600, minimum=60),
+    },
+    # Tomorrow's check-in partitions, and yesterday's beyond the retention period dropped.
+    "purge-checkins": {
+        "task": "firstline.tracing.venues.tasks.purge_checkins",
+        "schedule": env_int("CHECKIN_PURGE_INTERVAL_SECONDS", 3600, minimum=60),
+    },
+    # The safety net behind the recomputation queued by each write.
+    "recompute-clusters": {
+        "task": "firstline.tracing.clusters.tasks.recompute_clusters",
+        "schedule": env_int("CLUSTER_RECOMPUTE_INTERVAL_SECONDS", 900, minimum=60),
+    },
 }
 # Task modules outside an app's tasks.py (autodiscovery only looks there).
 CELERY_IMPORTS = (
     "firstline.screening.assist.tasks",
     "firstline.screening.imports.tasks",
     "firstline.screening.reevaluation",
+    "firstline.tracing.clusters.tasks",
+    "firstline.tracing.venues.tasks",
 )
 
 # --- Logging ---------------------------------------------------------------------------------------------------
@@ -349,6 +367,30 @@ if len(_rate) != 2 or not _rate[0].isdigit() or int(_rate[0]) < 1 or _rate[1] no
     raise ImproperlyConfigured(f"PUBLIC_RATE_LIMIT={PUBLIC_RATE_LIMIT!r} must look like 30/h (count/s|m|h|d).")
 # Days of arrivals that a new risk area or edition re-evaluates (at least the longest look-back of any edition).
 REEVALUATION_WINDOW_DAYS = env_int("REEVALUATION_WINDOW_DAYS", 21, minimum=1)
+
+# --- Tracing ---------------------------------------------------------------------------------------------------
+# Origins of automatic exposures counted at once (marked "pending verification"); others wait as candidates.
+TRACING_AUTO_ACCEPT = env_list("TRACING_AUTO_ACCEPT", "household,copresence")
+_bad_origins = set(TRACING_AUTO_ACCEPT) - {"household", "copresence", "imported"}
+if _bad_origins:
+    raise ImproperlyConfigured(
+        f"TRACING_AUTO_ACCEPT has {sorted(_bad_origins)!r}: use household, copresence and/or imported."
+    )
+# Venue check-ins: days kept, minutes within which a repeated scan is the same visit, the longest stay a visit may
+# have (bounds the co-presence search), and the minimum overlap (minutes) that makes two visits an exposure.
+CHECKIN_RETENTION_DAYS = env_int("CHECKIN_RETENTION_DAYS", 28, minimum=1)
+CHECKIN_DEDUP_MINUTES = env_int("CHECKIN_DEDUP_MINUTES", 5, minimum=0)
+CHECKIN_MAX_STAY_HOURS = env_int("CHECKIN_MAX_STAY_HOURS", 12, minimum=1)
+COPRESENCE_MIN_OVERLAP_MINUTES = env_int("COPRESENCE_MIN_OVERLAP_MINUTES", 0, minimum=0)
+# Public check-ins per client address (a venue's door sees many phones behind one carrier NAT address).
+CHECKIN_RATE_LIMIT = env("CHECKIN_RATE_LIMIT", "600/m") or "600/m"
+_rate = CHECKIN_RATE_LIMIT.split("/")
+if len(_rate) != 2 or not _rate[0].isdigit() or int(_rate[0]) < 1 or _rate[1] not in {"s", "m", "h", "d"}:
+    raise ImproperlyConfigured(f"CHECKIN_RATE_LIMIT={CHECKIN_RATE_LIMIT!r} must look like 600/m (count/s|m|h|d).")
+# Clusters above this many persons are drawn aggregated by household/venue, with drill-down.
+CLUSTER_GRAPH_MAX_NODES = env_int("CLUSTER_GRAPH_MAX_NODES", 2000, minimum=50)
+# Seconds a clusters recomputation waits after the write that queued it (writes meanwhile ride along).
+CLUSTER_RECOMPUTE_DELAY_SECONDS = env_int("CLUSTER_RECOMPUTE_DELAY_SECONDS", 10, minimum=0)
 
 # --- Cache (rate limits of public pages). Several web processes must share it: set CACHE_URL=redis://… there.
 CACHE_URL = env("CACHE_URL", "") or ""

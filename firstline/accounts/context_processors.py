@@ -32,6 +32,18 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
         items.append(("assist", _("Investigation requests"), reverse("screening:assist:list")))
     if scope.has(Perm.CAMPAIGN_MANAGE) or scope.has(Perm.VISIT_RECORD):
         items.append(("campaigns", _("Door-to-door campaigns"), reverse("screening:campaigns:list")))
+    if scope.has(Perm.PERSON_VIEW):
+        items.append(("cases", _("Cases"), reverse("tracing:case_list")))
+        items.append(("contacts", _("Contacts"), reverse("tracing:contact_list")))
+    if scope.has(Perm.TRACE_EDIT):
+        items.append(("exposures", _("Exposures to decide"), reverse("tracing:exposure_list")))
+    if scope.has(Perm.VENUE_MANAGE) or scope.has(Perm.TRACE_EDIT):
+        items.append(("venues", _("Venues"), reverse("tracing:venue_list")))
+    # Chains are read by whoever leads the work (CDC, command centre, township/village leads), not each grid.
+    if scope.has(Perm.PERSON_VIEW) and (
+        scope.has(Perm.TRACE_EDIT) or scope.has(Perm.CITY_SUMMARY) or scope.has(Perm.PERSON_MERGE)
+    ):
+        items.append(("clusters", _("Transmission clusters"), reverse("tracing:cluster_list")))
     items.append(("riskareas", _("Risk areas"), reverse("riskareas:list")))
     items.append(("policy", _("Policy"), reverse("policy:list")))
     if scope.paths:

@@ -55,13 +55,16 @@ class Perm:
     CAMPAIGN_MANAGE = "campaign.manage"
     VISIT_RECORD = "visit.record"
     POINT_MANAGE = "point.manage"  # self-registration points and their QR posters
+    TRACE_EDIT = "trace.edit"  # report and classify cases, record and decide exposures
+    TRACE_ANY_SCOPE = "trace.any_scope"  # record exposures of people outside one's own jurisdiction (CDC)
+    VENUE_MANAGE = "venue.manage"  # venue QR codes (场所码)
 
 
 _P = Perm
 _FIELD = {_P.PERSON_VIEW, _P.PERSON_ADD, _P.PERSON_CHANGE, _P.TASK_VIEW, _P.TASK_ADD, _P.TASK_CHANGE, _P.ARRIVAL_ADD}
 # Who works the screening of arrivals in a place.
 _SCREEN = {_P.ARRIVAL_VERIFY, _P.ASSIST_HANDLE, _P.VISIT_RECORD}
-_LEAD = {_P.IMPORT_RUN, _P.CAMPAIGN_MANAGE, _P.POINT_MANAGE}
+_LEAD = {_P.IMPORT_RUN, _P.CAMPAIGN_MANAGE, _P.POINT_MANAGE, _P.VENUE_MANAGE}
 
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     Role.CITY_COMMAND: frozenset(
@@ -81,14 +84,18 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     ),
     Role.FIRST_SECRETARY: frozenset(_FIELD | {_P.PII_REVEAL} | _SCREEN),
     Role.GRID_LEADER: frozenset(
-        _FIELD | {_P.PERSON_EXPORT, _P.PII_FULL, _P.HOUSEHOLD_CHANGE, _P.RESPONSIBILITY_MANAGE} | _SCREEN
+        _FIELD
+        | {_P.PERSON_EXPORT, _P.PII_FULL, _P.HOUSEHOLD_CHANGE, _P.RESPONSIBILITY_MANAGE, _P.VENUE_MANAGE}
+        | _SCREEN
     ),
     # Grid workers phone and visit households: they need the numbers.
     Role.GRID_WORKER: frozenset(_FIELD | {_P.PII_FULL, _P.HOUSEHOLD_CHANGE, _P.PERSON_EXPORT} | _SCREEN),
     # Volunteers staff checkpoints and join door-to-door rounds.
     Role.VOLUNTEER: frozenset({_P.PERSON_VIEW, _P.TASK_VIEW, _P.TASK_CHANGE, _P.ARRIVAL_ADD, _P.VISIT_RECORD}),
     Role.CDC: frozenset(
-        _FIELD | {_P.PII_FULL, _P.PERSON_EXPORT, _P.RISKAREA_EDIT, _P.POLICY_EDIT, _P.IMPORT_RUN, _P.ASSIST_MANAGE}
+        _FIELD
+        | {_P.PII_FULL, _P.PERSON_EXPORT, _P.RISKAREA_EDIT, _P.POLICY_EDIT, _P.IMPORT_RUN, _P.ASSIST_MANAGE}
+        | {_P.TRACE_EDIT, _P.TRACE_ANY_SCOPE, _P.VENUE_MANAGE}
     ),
     Role.SITE_STAFF: frozenset({_P.PERSON_VIEW, _P.PII_FULL, _P.TASK_VIEW, _P.TASK_CHANGE}),
     # Police and others staff road checkpoints and help locate people of 协查 lists.
@@ -98,7 +105,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     Role.DATA_ADMIN: frozenset(
         {_P.PERSON_VIEW, _P.PERSON_ADD, _P.PERSON_CHANGE, _P.PERSON_MERGE, _P.PERSON_EXPORT, _P.PII_REVEAL}
         | {_P.USER_MANAGE, _P.DIVISION_MANAGE, _P.TASK_VIEW, _P.RESPONSIBILITY_MANAGE, _P.HOUSEHOLD_CHANGE}
-        | {_P.RISKAREA_EDIT, _P.IMPORT_RUN, _P.POINT_MANAGE}
+        | {_P.RISKAREA_EDIT, _P.IMPORT_RUN, _P.POINT_MANAGE, _P.VENUE_MANAGE}
     ),
     Role.AUDITOR: frozenset({_P.PERSON_VIEW, _P.AUDIT_VIEW, _P.PII_REVEAL}),
 }

@@ -38,6 +38,7 @@ from firstline.core.bulk import bulk_insert, is_postgresql
 from firstline.core.models import AuditAction
 from firstline.demo import names
 from firstline.demo.screening import seed_screening
+from firstline.demo.tracing import seed_tracing
 from firstline.dispatch.services import task_create
 from firstline.people.models import IdType, Person
 from firstline.regions.models import Building, Division, DivisionLevel, Grid, GridKind, Household
@@ -878,6 +879,11 @@ def seed_demo(
             users=named, township_code=MAIN_TOWNSHIP, arrivals=min(300, max(30, persons // 100)), seed=seed
         )
         seeder.report.counts.update({f"screening_{key}": value for key, value in counts.items()})
+    with seeder.stage("tracing: venues, check-ins, cases traced from them"):
+        counts = seed_tracing(
+            users=named, township_code=MAIN_TOWNSHIP, seed=seed, visitors=min(200, max(20, persons // 50))
+        )
+        seeder.report.counts.update({f"tracing_{key}": value for key, value in counts.items()})
     with seeder.stage("planner statistics (ANALYZE)"):
         analyze_tables([Person, Household, Building, Grid, Division, User, Membership])
     seeder.report.seconds = time.perf_counter() - started
