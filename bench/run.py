@@ -326,6 +326,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--reeval-arrivals", type=int, default=1_000_000, help="arrivals stored (by COPY) before the re-evaluation"
     )
     parser.add_argument("--skip-directory", action="store_true", help="skip the person-directory timings")
+    parser.add_argument("--skip-tracing", action="store_true", help="skip the contact-tracing benchmarks")
+    parser.add_argument("--venues", type=int, default=20_000, help="venues seeded for the tracing benchmarks")
+    parser.add_argument("--checkins", type=int, default=10_000_000, help="check-ins seeded (COPY) over --checkin-days")
+    parser.add_argument("--checkin-days", type=int, default=14)
+    parser.add_argument("--infectious-days", type=int, default=4, help="a case's window for the co-presence timings")
+    parser.add_argument(
+        "--tracing-repeats", type=int, default=30, help="timed 1-case runs (100 cases: a third, 2 hops: two thirds)"
+    )
+    parser.add_argument("--cluster-persons", type=int, default=100_000)
+    parser.add_argument("--exposures", type=int, default=300_000)
+    parser.add_argument(
+        "--intake-seconds", type=int, default=20, help="wrk run against POST /api/v1/checkins/ (0: skip)"
+    )
+    parser.add_argument("--intake-connections", type=int, default=16)
+    parser.add_argument("--intake-threads", type=int, default=2)
+    parser.add_argument(
+        "--intake-cache-url", default="redis://127.0.0.1:6379/11", help="CACHE_URL of the gunicorn workers"
+    )
     args = parser.parse_args(argv)
 
     temp_dir: str | None = None
@@ -398,6 +416,34 @@ def main(argv: Sequence[str] | None = None) -> int:
                 reeval_arrivals=args.reeval_arrivals,
             )
 
+        tracing_result: dict[str, Any] | None = None
+        if not args.skip_tracing and connection.vendor != "postgresql":
+            print("\n== e. contact tracing: PostgreSQL only (skipped)")
+        elif not args.skip_tracing:
+            from bench.tracing import Options as TracingOptions
+            from bench.tracing import benchmark as tracing_benchmark
+
+            print(
+                f"\n== e. contact tracing ({args.venues:,} venues, {args.checkins:,} check-ins over "
+                f"{args.checkin_days} days, {args.exposures:,} exposures)"
+            )
+            tracing_result = tracing_benchmark(
+                TracingOptions(
+                    venues=args.venues,
+                    checkins=args.checkins,
+                    days=args.checkin_days,
+                    infectious_days=args.infectious_days,
+                    repeats=args.tracing_repeats,
+                    cluster_persons=args.cluster_persons,
+                    exposures=args.exposures,
+                    intake_seconds=args.intake_seconds,
+                    intake_connections=args.intake_connections,
+                    intake_threads=args.intake_threads,
+                    intake_cache_url=args.intake_cache_url,
+                    seed=args.seed,
+                )
+            )
+
         result = {
             "when": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
             "database": {"vendor": connection.vendor, "version": server_version},
@@ -406,6 +452,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "copy_baseline": copy_result,
             "directory": directory,
             "screening": screening_result,
+            "tracing": tracing_result,
         }
         print_summary(result)
         RESULTS_DIR.mkdir(parents=True, exist_ok=True)
@@ -455,6 +502,12 @@ def print_summary(result: dict[str, Any]) -> None:
             print(f"  import of {memory['rows']:,} rows: peak RSS {memory['peak_rss_mb']} MB (target < 1024 MB)")
         re = screening["reevaluation"]
         print(f"  re-evaluation over {re['arrivals_stored']:,} arrivals: {re['seconds']} s (target ≤ 10 s)")
+    tracing = result.get("tracing")
+    if tracing:
+        from bench.tracing import summary_lines
+
+        for line in summary_lines(tracing):
+            print(line)
     print("=" * 100)
 
 

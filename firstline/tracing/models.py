@@ -340,9 +340,19 @@ class CheckIn(models.Model):
     """
 
     id = models.BigAutoField(primary_key=True)
-    venue = models.ForeignKey(Venue, verbose_name=_("venue"), on_delete=models.PROTECT, related_name="+")
+    # No single-column indexes: (venue, start) and (person, start) below serve those look-ups, and every index is
+    # one more write per check-in.
+    venue = models.ForeignKey(
+        Venue, verbose_name=_("venue"), on_delete=models.PROTECT, related_name="+", db_index=False
+    )
     person = models.ForeignKey(
-        "people.Person", verbose_name=_("person"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "people.Person",
+        verbose_name=_("person"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
     )
     # What the visitor gave (normalised); the person is found from it when known.
     phone = models.CharField(_("phone"), max_length=11, blank=True)
@@ -367,6 +377,8 @@ class CheckIn(models.Model):
             models.Index(fields=["venue", "start"], name="checkin_venue_start_idx"),
             models.Index(fields=["person", "start"], name="checkin_person_start_idx"),
             models.Index(fields=["phone", "start"], name="checkin_phone_start_idx"),
+            # Visits scanned with an ID number and no known person: co-presence looks them up by number.
+            models.Index(fields=["id_number", "start"], name="checkin_id_number_start_idx"),
         ]
 
     def __str__(self) -> str:
@@ -425,13 +437,16 @@ class ClusterMember(models.Model):
     person = models.OneToOneField("people.Person", on_delete=models.CASCADE, related_name="+", db_constraint=False)
     role = models.CharField(_("role"), max_length=10, choices=MemberRole.choices)
     classification = models.CharField(_("classification"), max_length=14, blank=True)
-    path = models.CharField(_("jurisdiction path"), max_length=40, db_index=True)
+    path = models.CharField(_("jurisdiction path"), max_length=40)
 
     objects = ScopedQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("cluster member")
         verbose_name_plural = _("cluster members")
+        # One index for the jurisdiction prefix (and equality): db_index would add a second, plain one on
+        # PostgreSQL, one more write for each of 100,000 members.
+        indexes = [models.Index(fields=["path"], name="cluster_member_path_idx", opclasses=["varchar_pattern_ops"])]
 
     def __str__(self) -> str:
         return f"{self.cluster_id}:{self.person_id}"
