@@ -40,12 +40,30 @@ def hit(request: HttpRequest, *, scope: str, limit: RateLimit | None = None) -> 
     limit = limit or RateLimit.parse(settings.PUBLIC_RATE_LIMIT)
     window = int(time.time()) // limit.seconds
     key = f"rl:{scope}:{client_ip(request) or 'unknown'}:{window}"
-    # incr first: in a busy window the key exists, and one round trip to the cache is half the cost of two.
-    try:
-        current = cache.incr(key)
-    except ValueError:  # the window's first request (or the key expired)
-        if cache.add(key, 1, timeout=limit.seconds + 1):
-            return
-        current = cache.incr(key)  # another process added it a moment ago
+    current = _count(key, timeout=limit.seconds + 1)
     if current > limit.count:
         raise RateLimited(retry_after=limit.seconds - int(time.time()) % limit.seconds)
+
+
+def _count(key: str, *, timeout: int) -> int:
+    """Add one to the window's counter and return it.
+
+    On Redis one INCR (a round trip; the expiry is set once, by the window's first request): Django's
+    ``cache.incr`` asks EXISTS before INCR, two round trips on the public check-in's hot path. Other caches (the
+    per-process default) use add/incr.
+    """
+    redis_backend = getattr(cache, "_cache", None)
+    if redis_backend is not None and hasattr(redis_backend, "get_client"):
+        full_key = cache.make_and_validate_key(key)
+        client = redis_backend.get_client(full_key, write=True)
+        current = int(client.incr(full_key))
+        if current == 1:
+            client.expire(full_key, timeout)
+        return current
+    if cache.add(key, 1, timeout=timeout):
+        return 1
+    try:
+        return int(cache.incr(key))
+    except ValueError:  # expired between add and incr
+        cache.add(key, 1, timeout=timeout)
+        return 1
