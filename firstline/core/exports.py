@@ -58,3 +58,25 @@ def export_response(
     workbook.close()
     handle.seek(0)
     return FileResponse(handle, as_attachment=True, filename=f"{basename}-{stamp}.xlsx")
+
+
+def audited_export(
+    request: Any, *, rows: Iterable[Any], columns: Sequence[Column], basename: str, note: str, permission: str
+) -> HttpResponse | StreamingHttpResponse | FileResponse:
+    """A list page's ``?export=csv|xlsx``: the permission checked, the export audited, the file streamed.
+
+    400 for an unknown format; PermissionDenied (403) without ``permission``.
+    """
+    from django.http import HttpResponseBadRequest
+    from django.utils.translation import gettext as _
+
+    from firstline.core import audit
+    from firstline.core.models import AuditAction
+    from firstline.core.scoping import require
+
+    require(request.user, permission)
+    fmt = request.GET.get("export", "")
+    if fmt not in FORMATS:
+        return HttpResponseBadRequest(_("Unknown export format: use csv or xlsx."))
+    audit.record(actor=request.user, action=AuditAction.EXPORT, note=f"{basename} {fmt} {note}"[:1000])
+    return export_response(rows=rows, columns=columns, basename=basename, fmt=fmt)

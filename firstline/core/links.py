@@ -5,6 +5,8 @@ Apps register their record pages in AppConfig.ready: ``register_record_page(Pers
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.urls import NoReverseMatch, reverse
@@ -27,3 +29,13 @@ def record_url(content_type: ContentType | None, object_id: str) -> str | None:
         return reverse(url_name, args=[object_id])
     except NoReverseMatch:
         return None
+
+
+def safe_next(request: Any, default: str) -> str:
+    """The POSTed ``next`` address when it stays on this site, else ``default`` (no open redirects)."""
+    from django.utils.http import url_has_allowed_host_and_scheme
+
+    target = request.POST.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        return str(target)
+    return default

@@ -10,12 +10,11 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
@@ -23,8 +22,8 @@ from firstline.accounts.models import request_user
 from firstline.accounts.roles import Perm
 from firstline.core import audit
 from firstline.core.concurrency import StaleVersionError
-from firstline.core.exports import FORMATS, Column, export_response
-from firstline.core.models import AuditAction
+from firstline.core.exports import Column, audited_export
+from firstline.core.links import safe_next
 from firstline.core.pii import sees_full_pii, shown
 from firstline.core.scoping import require, scope_of
 from firstline.policy.explain import calendar_for_measure, explanation_lines, measure_label
@@ -71,20 +70,10 @@ def _measure_context(measure: Measure | None, *, lines: list[str] | None = None)
     }
 
 
-def _safe_next(request: HttpRequest, default: str) -> str:
-    target = request.POST.get("next") or ""
-    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
-        return target
-    return default
-
-
 def _export(request: HttpRequest, rows: Iterable[Any], columns: list[Column], *, basename: str, note: str) -> Any:
-    require(request.user, Perm.PERSON_EXPORT)
-    fmt = request.GET.get("export", "")
-    if fmt not in FORMATS:
-        return HttpResponseBadRequest(_("Unknown export format: use csv or xlsx."))
-    audit.record(actor=request_user(request), action=AuditAction.EXPORT, note=f"{basename} {fmt} {note}"[:1000])
-    return export_response(rows=rows, columns=columns, basename=basename, fmt=fmt)
+    return audited_export(
+        request, rows=rows, columns=columns, basename=basename, note=note, permission=Perm.PERSON_EXPORT
+    )
 
 
 def _arrival_columns(full: bool) -> list[Column]:
@@ -360,7 +349,7 @@ def arrival_verify(request: HttpRequest, pk: int) -> HttpResponse:
     require(request.user, Perm.ARRIVAL_VERIFY)
     arrival = selectors.arrival_get_for_user(request.user, pk)
     form = VerifyForm(request.POST, households=Household.objects.visible_to(request.user))
-    target = _safe_next(request, reverse("screening:arrival_detail", args=[arrival.pk]))
+    target = safe_next(request, reverse("screening:arrival_detail", args=[arrival.pk]))
     if not form.is_valid():
         messages.error(request, " ".join(str(e) for errors in form.errors.values() for e in errors))
         return redirect(target)

@@ -21,7 +21,6 @@ from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -29,8 +28,8 @@ from firstline.accounts.models import request_user
 from firstline.accounts.roles import Perm
 from firstline.core import audit
 from firstline.core.concurrency import StaleVersionError
-from firstline.core.exports import FORMATS, Column, export_response
-from firstline.core.models import AuditAction
+from firstline.core.exports import Column, audited_export
+from firstline.core.links import safe_next
 from firstline.core.pii import mask_changes, sees_full_pii, shown
 from firstline.core.scoping import require, scope_of
 from firstline.people.models import Person
@@ -68,20 +67,10 @@ def _page(request: HttpRequest, items: Any) -> Any:
     return Paginator(items, PAGE_SIZE).get_page(request.GET.get("page"))
 
 
-def _safe_next(request: HttpRequest, default: str) -> str:
-    target = request.POST.get("next") or ""
-    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
-        return target
-    return default
-
-
 def _export(request: HttpRequest, rows: Iterable[Any], columns: list[Column], *, basename: str, note: str) -> Any:
-    require(request.user, Perm.PERSON_EXPORT)
-    fmt = request.GET.get("export", "")
-    if fmt not in FORMATS:
-        return HttpResponseBadRequest(_("Unknown export format: use csv or xlsx."))
-    audit.record(actor=request_user(request), action=AuditAction.EXPORT, note=f"{basename} {fmt} {note}"[:1000])
-    return export_response(rows=rows, columns=columns, basename=basename, fmt=fmt)
+    return audited_export(
+        request, rows=rows, columns=columns, basename=basename, note=note, permission=Perm.PERSON_EXPORT
+    )
 
 
 def _remember(request: HttpRequest, derivation: services.Derivation, **extra: Any) -> None:
@@ -449,7 +438,7 @@ def exposure_decide(request: HttpRequest, pk: int) -> HttpResponse:
     require(request.user, Perm.TRACE_EDIT)
     exposure = selectors.exposure_get_for_user(request.user, pk)
     form = DecideForm(request.POST)
-    target = _safe_next(request, reverse("tracing:exposure_detail", args=[exposure.pk]))
+    target = safe_next(request, reverse("tracing:exposure_detail", args=[exposure.pk]))
     if not form.is_valid():
         messages.error(request, _("Choose confirm or reject."))
         return redirect(target)
@@ -477,7 +466,7 @@ def exposures_decide(request: HttpRequest) -> HttpResponse:
     """Confirm or reject the exposures ticked in the queue, deriving once."""
     require(request.user, Perm.TRACE_EDIT)
     form = BulkDecideForm(request.POST)
-    target = _safe_next(request, reverse("tracing:exposure_list"))
+    target = safe_next(request, reverse("tracing:exposure_list"))
     if not form.is_valid():
         messages.error(request, _("Tick the exposures, then confirm or reject them."))
         return redirect(target)

@@ -9,7 +9,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.http import Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -21,8 +21,7 @@ from firstline.accounts.models import request_user
 from firstline.accounts.roles import Perm
 from firstline.core import audit
 from firstline.core.concurrency import StaleVersionError
-from firstline.core.exports import FORMATS, Column, export_response
-from firstline.core.models import AuditAction
+from firstline.core.exports import Column, audited_export
 from firstline.core.pii import sees_full_pii, shown
 from firstline.core.scoping import require, scope_of
 from firstline.regions.models import Division, Grid
@@ -43,12 +42,9 @@ def _page(request: HttpRequest, items: Any) -> Any:
 
 
 def _export(request: HttpRequest, rows: Iterable[Any], columns: list[Column], *, basename: str, note: str) -> Any:
-    require(request.user, Perm.PERSON_EXPORT)
-    fmt = request.GET.get("export", "")
-    if fmt not in FORMATS:
-        return HttpResponseBadRequest(_("Unknown export format: use csv or xlsx."))
-    audit.record(actor=request_user(request), action=AuditAction.EXPORT, note=f"{basename} {fmt} {note}"[:1000])
-    return export_response(rows=rows, columns=columns, basename=basename, fmt=fmt)
+    return audited_export(
+        request, rows=rows, columns=columns, basename=basename, note=note, permission=Perm.PERSON_EXPORT
+    )
 
 
 def _local(moment: Any) -> str:
