@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models.functions import Length
 from django.http import Http404
 
 from firstline.accounts.models import Membership, User
@@ -60,3 +61,16 @@ def officer_for(path: str) -> User | None:
         if membership is not None:
             return membership.user
     return None
+
+
+def nearest_with_role(path: str, role: str) -> User | None:
+    """The user holding ``role`` whose division covers ``path`` most closely (a county CDC before the city's)."""
+    code = path.split("-")[0]
+    prefixes = [code[:length] for length in (12, 9, 6, 4, 2) if len(code) >= length]
+    membership = (
+        Membership.objects.filter(active=True, role=role, path__in=prefixes, user__is_active=True)
+        .select_related("user")
+        .order_by(Length("path").desc(), "user__username")
+        .first()
+    )
+    return membership.user if membership is not None else None

@@ -51,6 +51,9 @@ SEVERITY = {
     MeasureType.CENTRALISED_QUARANTINE: 5,
 }
 
+# Measures that take a person out of circulation: the grid must reach them within hours, not a day.
+URGENT_MEASURES = frozenset({MeasureType.CENTRALISED_QUARANTINE, MeasureType.HOME_QUARANTINE})
+
 
 class Anchor(models.TextChoices):
     """Where day 1 of a period falls (DOMAIN.md, 填平补齐)."""

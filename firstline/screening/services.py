@@ -32,7 +32,7 @@ from firstline.people.models import IdType, Person
 from firstline.people.services import clean_person_fields
 from firstline.policy import assign
 from firstline.policy.engine import Decision, EditionBook, evaluate
-from firstline.policy.models import Measure, MeasureStatus, MeasureType
+from firstline.policy.models import URGENT_MEASURES, Measure, MeasureStatus, MeasureType
 from firstline.policy.selectors import edition_book
 from firstline.regions.models import Division, Household
 from firstline.riskareas.places import parse_place
@@ -66,7 +66,6 @@ ARRIVAL_FIELDS = (
     "release_certificate",
     "note",
 )
-URGENT_MEASURES = {MeasureType.CENTRALISED_QUARANTINE, MeasureType.HOME_QUARANTINE}
 
 
 @dataclass(frozen=True)

@@ -24,9 +24,9 @@ from django.db.models import Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from firstline.accounts.models import Membership, User
+from firstline.accounts.models import User
 from firstline.accounts.roles import Perm, Role
-from firstline.accounts.selectors import officer_for
+from firstline.accounts.selectors import nearest_with_role, officer_for
 from firstline.core import audit, identity
 from firstline.core.bulk import update_rows
 from firstline.core.concurrency import versioned_update
@@ -37,7 +37,7 @@ from firstline.people.models import IdType, Person
 from firstline.people.services import clean_person_fields
 from firstline.policy import assign
 from firstline.policy.engine import Decision, Evidence, evaluate
-from firstline.policy.models import Measure, MeasureStatus, MeasureType, Trigger
+from firstline.policy.models import URGENT_MEASURES, Measure, MeasureStatus, MeasureType, Trigger
 from firstline.policy.selectors import edition_book
 from firstline.tracing import copresence
 from firstline.tracing.models import (
@@ -61,7 +61,6 @@ from firstline.tracing.models import (
 )
 from firstline.tracing.windows import WindowError, infectious_window
 
-URGENT_MEASURES = {MeasureType.CENTRALISED_QUARANTINE, MeasureType.HOME_QUARANTINE}
 CASE_FIELDS = (
     "classification",
     "onset_date",
@@ -218,16 +217,23 @@ def _window(clean: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+def person_for_tracing(*, actor: User, person: Person | int, field: str) -> Person:
+    """A person the actor names in a case or exposure: visible to them (anyone for roles that trace across
+    jurisdictions, the CDC), followed through merges; else a ValidationError on ``field`` that says nothing of
+    whether the person exists elsewhere."""
+    pk = person.pk if isinstance(person, Person) else person
+    found = Person.objects.visible_to(actor).filter(pk=pk).first()
+    if found is None and scope_of(actor).has(Perm.TRACE_ANY_SCOPE):
+        found = Person.objects.filter(pk=pk).first()
+    if found is None:
+        raise ValidationError({field: [_("No such person in your jurisdiction.")]})
+    return _live(found)
+
+
 def resolve_person(*, actor: User, person: Person | int | None, data: Mapping[str, Any] | None) -> Person:
     """The case's person: an existing one the actor may see, or found/registered from name and ID."""
     if person is not None:
-        pk = person.pk if isinstance(person, Person) else person
-        found = Person.objects.visible_to(actor).filter(pk=pk).first()
-        if found is None and scope_of(actor).has(Perm.TRACE_ANY_SCOPE):
-            found = Person.objects.filter(pk=pk).first()
-        if found is None:
-            raise ValidationError({"person": [_("No such person in your jurisdiction.")]})
-        return _live(found)
+        return person_for_tracing(actor=actor, person=person, field="person")
     if not data:
         raise ValidationError({"person": [_("Choose a person, or give the name and ID number.")]})
     values = clean_person_fields(
@@ -373,10 +379,10 @@ def case_alerts(*, case: Case) -> list[Task]:
             "day": case.report_date,
         }
     users: list[User] = []
-    cdc = _nearest_with_role(case.path, Role.CDC)
+    cdc = nearest_with_role(case.path, Role.CDC)
     if cdc is not None:
         users.append(cdc)
-    township = _nearest_with_role(case.path[:9], Role.TOWNSHIP_OFFICER)
+    township = nearest_with_role(case.path[:9], Role.TOWNSHIP_OFFICER)
     if township is not None and township not in users:
         users.append(township)
     due = timezone.now() + datetime.timedelta(hours=settings.TASK_URGENT_DUE_HOURS)
@@ -398,22 +404,6 @@ def case_alerts(*, case: Case) -> list[Task]:
     for task in created:
         audit.record(actor=None, action=AuditAction.CREATE, instance=task, changes=audit.diff({}, audit.snapshot(task)))
     return created
-
-
-def _nearest_with_role(path: str, role: str) -> User | None:
-    """The user with ``role`` whose scope covers ``path`` most closely (a district CDC before the city's)."""
-    code = path.split("-")[0]
-    prefixes = [code[:length] for length in (12, 9, 6, 4, 2) if len(code) >= length]
-    memberships = (
-        Membership.objects.filter(active=True, role=role, path__in=prefixes, user__is_active=True)
-        .select_related("user")
-        .order_by("user__username")
-    )
-    best: Membership | None = None
-    for membership in memberships:
-        if best is None or len(membership.path) > len(best.path):
-            best = membership
-    return best.user if best is not None else None
 
 
 # -- exposures ------------------------------------------------------------------------------------------------------
@@ -488,18 +478,10 @@ def exposure_people(*, actor: User, source: Person | int, exposed: Person | int)
     The source must be in the actor's jurisdiction; the exposed person may be anywhere only for roles that trace
     across jurisdictions (the CDC): the contact is then routed to the exposed person's own jurisdiction.
     """
-    scope = scope_of(actor)
-
-    def get(pk: Person | int, name: str) -> Person:
-        key = pk.pk if isinstance(pk, Person) else pk
-        found = Person.objects.visible_to(actor).filter(pk=key).first()
-        if found is None and scope.has(Perm.TRACE_ANY_SCOPE):
-            found = Person.objects.filter(pk=key).first()
-        if found is None:
-            raise ValidationError({name: [_("No such person in your jurisdiction.")]})
-        return found
-
-    return get(source, "source"), get(exposed, "exposed")
+    return (
+        person_for_tracing(actor=actor, person=source, field="source"),
+        person_for_tracing(actor=actor, person=exposed, field="exposed"),
+    )
 
 
 @dataclass

@@ -197,3 +197,28 @@ def test_copresence_run_command(city):
     out = io.StringIO()
     call_command("copresence_run", "--day", str(days_ago(0)), stdout=out)
     assert out.getvalue().startswith("1 cases, 1 new exposures; contacts: 1 new")
+
+
+def test_exposures_outside_scope_are_404_and_deciding_needs_the_permission(api, city):
+    _traced(api, city)
+    exposure = api("cdc").get(f"/api/v1/exposures/?exposed={city.person_c.pk}").json()["results"][0]
+    # person_c lives in 隆宝镇: 结古街道's officer neither sees nor decides it
+    assert api("township").get(f"/api/v1/exposures/{exposure['id']}/").status_code == 404
+    decide = {"accept": True}
+    assert api("township").post(f"/api/v1/exposures/{exposure['id']}/decide/", decide, format="json").status_code == 404
+    # inside its jurisdiction it sees the exposure but may not decide it (not an epidemiologist)
+    assert api("other_township").get(f"/api/v1/exposures/{exposure['id']}/").status_code == 200
+    response = api("other_township").post(f"/api/v1/exposures/{exposure['id']}/decide/", decide, format="json")
+    assert response.status_code == 403
+
+
+def test_alerts_go_to_the_nearest_cdc_user(city):
+    from firstline.accounts.selectors import nearest_with_role
+    from firstline.accounts.services import membership_grant, user_create
+    from firstline.regions.models import Division
+
+    assert nearest_with_role(city.person_a.path, "cdc") == city["cdc"]
+    township_cdc = user_create(actor=None, username="cdc_jiegu", password="x-correct-horse-9", display_name="cdc")
+    membership_grant(actor=None, user=township_cdc, role="cdc", division=Division.objects.get(code="632701001"))
+    assert nearest_with_role(city.person_a.path, "cdc") == township_cdc
+    assert nearest_with_role(city.person_c.path, "cdc") == city["cdc"]
