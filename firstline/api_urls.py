@@ -3,6 +3,7 @@ from rest_framework.routers import DefaultRouter
 from firstline.dispatch.api import TaskViewSet
 from firstline.people.api import PersonViewSet
 from firstline.policy import api as policy_api
+from firstline.quarantine import api as quarantine_api
 from firstline.regions.api import DivisionViewSet, GridViewSet, HouseholdViewSet
 from firstline.riskareas import api as riskareas_api
 from firstline.screening import api as screening_api
@@ -18,5 +19,6 @@ riskareas_api.register(router)
 policy_api.register(router)
 screening_api.register(router)
 tracing_api.register(router)
+quarantine_api.register(router)
 
 urlpatterns = router.urls

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import zoneinfo
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -101,6 +102,7 @@ INSTALLED_APPS = [
     "firstline.policy",
     "firstline.screening",
     "firstline.tracing",
+    "firstline.quarantine",
     "firstline.demo",
 ]
 
@@ -311,6 +313,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "firstline.tracing.venues.tasks.purge_checkins",
         "schedule": env_int("CHECKIN_PURGE_INTERVAL_SECONDS", 3600, minimum=60),
     },
+    # Missed health checks (lost to follow-up) and overdue samplings.
+    "quarantine-watch": {
+        "task": "firstline.quarantine.tasks.watch",
+        "schedule": env_int("QUARANTINE_WATCH_INTERVAL_SECONDS", 900, minimum=60),
+    },
     # The safety net behind the recomputation queued by each write.
     "recompute-clusters": {
         "task": "firstline.tracing.clusters.tasks.recompute_clusters",
@@ -396,6 +403,24 @@ if len(_rate) != 2 or not _rate[0].isdigit() or int(_rate[0]) < 1 or _rate[1] no
 CLUSTER_GRAPH_MAX_NODES = env_int("CLUSTER_GRAPH_MAX_NODES", 2000, minimum=50)
 # Seconds a clusters recomputation waits after the write that queued it (writes meanwhile ride along).
 CLUSTER_RECOMPUTE_DELAY_SECONDS = env_int("CLUSTER_RECOMPUTE_DELAY_SECONDS", 10, minimum=0)
+
+# --- Quarantine and health monitoring ---------------------------------------------------------------------------
+# Daily health-check slots (local HH:MM, in order): a check belongs to the latest slot that has begun.
+HEALTH_CHECK_TIMES = env_list("HEALTH_CHECK_TIMES", "08:00,15:00")
+for _time in HEALTH_CHECK_TIMES:
+    _parts = _time.split(":")
+    if len(_parts) != 2 or not all(p.isdigit() for p in _parts) or int(_parts[0]) > 23 or int(_parts[1]) > 59:
+        raise ImproperlyConfigured(f"HEALTH_CHECK_TIMES has {_time!r}: give times like 08:00,15:00.")
+if sorted(HEALTH_CHECK_TIMES, key=lambda t: tuple(int(p) for p in t.split(":"))) != HEALTH_CHECK_TIMES:
+    raise ImproperlyConfigured("HEALTH_CHECK_TIMES must be in order through the day.")
+# A temperature at or above this (°C) raises an alert; readings outside the plausible range are refused.
+FEVER_THRESHOLD_C = Decimal(env("FEVER_THRESHOLD_C", "37.3") or "37.3")
+TEMPERATURE_MIN_C = Decimal(env("TEMPERATURE_MIN_C", "34") or "34")
+TEMPERATURE_MAX_C = Decimal(env("TEMPERATURE_MAX_C", "43") or "43")
+# Missed check slots in a row that make a person "lost to follow-up" (escalated).
+HEALTH_CHECK_MISSED_LIMIT = env_int("HEALTH_CHECK_MISSED_LIMIT", 3, minimum=1)
+# Hours a released room is expected to take to disinfect before it is flagged on the board.
+DISINFECTION_HOURS = env_int("DISINFECTION_HOURS", 24, minimum=1)
 
 # --- Cache (rate limits of public pages). Several web processes must share it: set CACHE_URL=redis://… there.
 CACHE_URL = env("CACHE_URL", "") or ""

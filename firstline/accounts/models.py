@@ -8,7 +8,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from firstline.accounts.roles import DEPARTMENT_ROLES, GRID_ROLES, ROLE_PERMISSIONS, Role
+from firstline.accounts.roles import DEPARTMENT_ROLES, GRID_ROLES, ROLE_PERMISSIONS, SITE_ROLES, Role
 from firstline.core.models import TimeStampedModel
 from firstline.core.scoping import Scope, ScopedQuerySet, minimal_prefixes
 
@@ -76,7 +76,7 @@ def compute_scope(user: User) -> Scope:
         permissions |= ROLE_PERMISSIONS.get(role, frozenset())
     return Scope(
         user_id=user.pk,
-        paths=minimal_prefixes(m.path for m in memberships if m.path),
+        paths=minimal_prefixes(m.path for m in memberships if m.path and m.role not in SITE_ROLES),
         grid_codes=tuple(sorted({m.path for m in memberships if "-G" in m.path})),
         department_ids=tuple(sorted({m.department_id for m in memberships if m.department_id})),
         roles=roles,

@@ -58,6 +58,11 @@ class Perm:
     TRACE_EDIT = "trace.edit"  # report and classify cases, record and decide exposures
     TRACE_ANY_SCOPE = "trace.any_scope"  # record exposures of people outside one's own jurisdiction (CDC)
     VENUE_MANAGE = "venue.manage"  # venue QR codes (场所码)
+    FACILITY_MANAGE = "quarantine.facility"  # quarantine sites, their rooms and staff
+    PLACEMENT_MANAGE = "quarantine.place"  # place, transfer and release people under a measure
+    SAMPLING_RECORD = "quarantine.sample"  # record samplings (time, sampler, tube)
+    RESULT_ENTER = "quarantine.result"  # enter or import lab results
+    HEALTH_CHECK_RECORD = "quarantine.check"  # record daily temperature and symptom checks
 
 
 _P = Perm
@@ -65,47 +70,62 @@ _FIELD = {_P.PERSON_VIEW, _P.PERSON_ADD, _P.PERSON_CHANGE, _P.TASK_VIEW, _P.TASK
 # Who works the screening of arrivals in a place.
 _SCREEN = {_P.ARRIVAL_VERIFY, _P.ASSIST_HANDLE, _P.VISIT_RECORD}
 _LEAD = {_P.IMPORT_RUN, _P.CAMPAIGN_MANAGE, _P.POINT_MANAGE, _P.VENUE_MANAGE}
+# Who watches people under home quarantine: daily checks, samplings at the door.
+_WATCH = {_P.HEALTH_CHECK_RECORD, _P.SAMPLING_RECORD}
 
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     Role.CITY_COMMAND: frozenset(
         {_P.PERSON_VIEW, _P.PII_REVEAL, _P.PERSON_EXPORT, _P.TASK_VIEW, _P.TASK_ADD, _P.TASK_CHANGE}
         | {_P.CITY_SUMMARY, _P.RESPONSIBILITY_MANAGE, _P.RISKAREA_EDIT, _P.POLICY_EDIT, _P.ASSIST_MANAGE}
         | _LEAD
+        | {_P.FACILITY_MANAGE, _P.PLACEMENT_MANAGE}
     ),
     Role.TOWNSHIP_OFFICER: frozenset(
         _FIELD
         | {_P.PERSON_MERGE, _P.PERSON_EXPORT, _P.PII_REVEAL, _P.HOUSEHOLD_CHANGE, _P.RESPONSIBILITY_MANAGE}
         | _SCREEN
         | _LEAD
-        | {_P.ASSIST_MANAGE}
+        | {_P.ASSIST_MANAGE, _P.FACILITY_MANAGE, _P.PLACEMENT_MANAGE}
+        | _WATCH
     ),
     Role.VILLAGE_SECRETARY: frozenset(
-        _FIELD | {_P.PERSON_EXPORT, _P.PII_FULL, _P.HOUSEHOLD_CHANGE, _P.RESPONSIBILITY_MANAGE} | _SCREEN | _LEAD
+        _FIELD
+        | {_P.PERSON_EXPORT, _P.PII_FULL, _P.HOUSEHOLD_CHANGE, _P.RESPONSIBILITY_MANAGE, _P.PLACEMENT_MANAGE}
+        | _SCREEN
+        | _LEAD
+        | _WATCH
     ),
-    Role.FIRST_SECRETARY: frozenset(_FIELD | {_P.PII_REVEAL} | _SCREEN),
+    Role.FIRST_SECRETARY: frozenset(_FIELD | {_P.PII_REVEAL} | _SCREEN | _WATCH),
     Role.GRID_LEADER: frozenset(
         _FIELD
         | {_P.PERSON_EXPORT, _P.PII_FULL, _P.HOUSEHOLD_CHANGE, _P.RESPONSIBILITY_MANAGE, _P.VENUE_MANAGE}
+        | {_P.PLACEMENT_MANAGE}
         | _SCREEN
+        | _WATCH
     ),
     # Grid workers phone and visit households: they need the numbers.
-    Role.GRID_WORKER: frozenset(_FIELD | {_P.PII_FULL, _P.HOUSEHOLD_CHANGE, _P.PERSON_EXPORT} | _SCREEN),
+    Role.GRID_WORKER: frozenset(_FIELD | {_P.PII_FULL, _P.HOUSEHOLD_CHANGE, _P.PERSON_EXPORT} | _SCREEN | _WATCH),
     # Volunteers staff checkpoints and join door-to-door rounds.
     Role.VOLUNTEER: frozenset({_P.PERSON_VIEW, _P.TASK_VIEW, _P.TASK_CHANGE, _P.ARRIVAL_ADD, _P.VISIT_RECORD}),
     Role.CDC: frozenset(
         _FIELD
         | {_P.PII_FULL, _P.PERSON_EXPORT, _P.RISKAREA_EDIT, _P.POLICY_EDIT, _P.IMPORT_RUN, _P.ASSIST_MANAGE}
         | {_P.TRACE_EDIT, _P.TRACE_ANY_SCOPE, _P.VENUE_MANAGE}
+        | {_P.PLACEMENT_MANAGE, _P.SAMPLING_RECORD, _P.RESULT_ENTER}
     ),
-    Role.SITE_STAFF: frozenset({_P.PERSON_VIEW, _P.PII_FULL, _P.TASK_VIEW, _P.TASK_CHANGE}),
+    # Site staff see the sites they are assigned to (quarantine.FacilityStaff), not the division they belong to.
+    Role.SITE_STAFF: frozenset(
+        {_P.PERSON_VIEW, _P.PII_FULL, _P.TASK_VIEW, _P.TASK_CHANGE, _P.PLACEMENT_MANAGE, _P.RESULT_ENTER} | _WATCH
+    ),
     # Police and others staff road checkpoints and help locate people of 协查 lists.
     Role.DEPARTMENT_OFFICER: frozenset(
         {_P.PERSON_VIEW, _P.PII_REVEAL, _P.TASK_VIEW, _P.TASK_ADD, _P.TASK_CHANGE, _P.ARRIVAL_ADD, _P.ASSIST_HANDLE}
+        | {_P.SAMPLING_RECORD}
     ),
     Role.DATA_ADMIN: frozenset(
         {_P.PERSON_VIEW, _P.PERSON_ADD, _P.PERSON_CHANGE, _P.PERSON_MERGE, _P.PERSON_EXPORT, _P.PII_REVEAL}
         | {_P.USER_MANAGE, _P.DIVISION_MANAGE, _P.TASK_VIEW, _P.RESPONSIBILITY_MANAGE, _P.HOUSEHOLD_CHANGE}
-        | {_P.RISKAREA_EDIT, _P.IMPORT_RUN, _P.POINT_MANAGE, _P.VENUE_MANAGE}
+        | {_P.RISKAREA_EDIT, _P.IMPORT_RUN, _P.POINT_MANAGE, _P.VENUE_MANAGE, _P.FACILITY_MANAGE}
     ),
     Role.AUDITOR: frozenset({_P.PERSON_VIEW, _P.AUDIT_VIEW, _P.PII_REVEAL}),
 }
@@ -114,6 +134,9 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
 GRID_ROLES = {Role.GRID_LEADER, Role.GRID_WORKER, Role.VOLUNTEER}
 # Roles bound to a department.
 DEPARTMENT_ROLES = {Role.DEPARTMENT_OFFICER}
+# Roles whose rows come from the quarantine sites they are assigned to: their membership's division says where
+# they are registered (for escalation and lists of staff) but opens no jurisdiction.
+SITE_ROLES = {Role.SITE_STAFF}
 
 # Who an overdue task escalates to, by the level of the jurisdiction it is raised into.
 SUPERVISOR_ROLES_BY_LEVEL: dict[str, tuple[str, ...]] = {

@@ -58,6 +58,7 @@ class PolicyEditionSerializer(serializers.ModelSerializer[PolicyEdition]):
             "min_test_gap_hours",
             "expired_as_low_risk",
             "lifting_shortens_measures",
+            "early_release_allowed",
             "version",
             "created_at",
             "updated_at",

@@ -58,6 +58,7 @@ class EditionForm(_Styled, forms.ModelForm):
             "min_test_gap_hours",
             "expired_as_low_risk",
             "lifting_shortens_measures",
+            "early_release_allowed",
         ]
         widgets = {
             "effective_from": forms.DateInput(attrs=_DATE, format="%Y-%m-%d"),

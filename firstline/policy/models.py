@@ -110,6 +110,11 @@ class PolicyEdition(VersionedModel):
     lifting_shortens_measures = models.BooleanField(
         _("lowering or lifting an area shortens measures already started"), default=False
     )
+    early_release_allowed = models.BooleanField(
+        _("people may be released before the end date"),
+        default=False,
+        help_text=_("Release before the last day, with every scheduled test negative, and a reason recorded."),
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

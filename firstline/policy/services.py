@@ -41,6 +41,7 @@ EDITION_PARAMETERS = (
     "min_test_gap_hours",
     "expired_as_low_risk",
     "lifting_shortens_measures",
+    "early_release_allowed",
 )
 EDITION_FIELDS = ("name", "effective_from", "description", *EDITION_PARAMETERS)
 RULE_FIELDS = (
@@ -185,7 +186,7 @@ def _clean_edition_values(values: dict[str, Any], errors: dict[str, list[str]]) 
                 _("Give a whole number from %(low)s to %(high)s.") % {"low": low, "high": high}
             )
         cleaned[name] = number
-    for name in ("expired_as_low_risk", "lifting_shortens_measures"):
+    for name in ("expired_as_low_risk", "lifting_shortens_measures", "early_release_allowed"):
         if name in values:
             cleaned[name] = _as_bool(values[name])
     return cleaned

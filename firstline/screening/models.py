@@ -228,6 +228,7 @@ class RegistrationPoint(TimeStampedModel):
 class ImportKind(models.TextChoices):
     ARRIVALS = "arrivals", _("arrival list")
     ASSIST = "assist", _("协查 list")
+    LAB_RESULTS = "lab_results", _("lab results")
 
 
 class ImportStatus(models.TextChoices):
@@ -257,7 +258,7 @@ class ImportJobQuerySet(ScopedQuerySet["ImportJob"]):
 class ImportJob(TimeStampedModel):
     """A bulk import as a job row: the file, its column mapping, progress and the summary."""
 
-    kind = models.CharField(_("kind"), max_length=10, choices=ImportKind.choices, default=ImportKind.ARRIVALS)
+    kind = models.CharField(_("kind"), max_length=16, choices=ImportKind.choices, default=ImportKind.ARRIVALS)
     status = models.CharField(_("status"), max_length=12, choices=ImportStatus.choices, default=ImportStatus.UPLOADED)
     original_name = models.CharField(_("file name"), max_length=255)
     file = models.FileField(_("file"), upload_to="imports/%Y/%m/")

@@ -30,7 +30,7 @@ from firstline.core.scoping import scope_of
 from firstline.dispatch.models import OPEN_STATUSES, Task, TaskPriority
 from firstline.people.models import IdType, Person
 from firstline.people.services import clean_person_fields
-from firstline.policy import assign
+from firstline.policy import assign, hooks
 from firstline.policy.engine import Decision, EditionBook, evaluate
 from firstline.policy.models import URGENT_MEASURES, Measure, MeasureStatus, MeasureType
 from firstline.policy.selectors import edition_book
@@ -512,6 +512,7 @@ def apply_decision(*, actor: User | None, arrival: Arrival, decision: Decision, 
         )
     Arrival.objects.filter(pk=arrival.pk).update(measure=new)
     arrival.measure = new
+    hooks.measures_changed([arrival.person_id], actor=actor)
     return assign.Outcome(change, new, current)
 
 

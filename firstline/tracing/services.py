@@ -35,7 +35,7 @@ from firstline.core.scoping import scope_of
 from firstline.dispatch.models import OPEN_STATUSES, Task, TaskPriority
 from firstline.people.models import IdType, Person
 from firstline.people.services import clean_person_fields
-from firstline.policy import assign
+from firstline.policy import assign, hooks
 from firstline.policy.engine import Decision, Evidence, evaluate
 from firstline.policy.models import URGENT_MEASURES, Measure, MeasureStatus, MeasureType, Trigger
 from firstline.policy.selectors import edition_book
@@ -1014,6 +1014,7 @@ def _create_contacts(
     for contact in contacts:
         contact.measure = by_person.get(contact.person_id)
     update_rows(Contact, ["measure"], [(c.pk, c.measure.pk) for c in contacts if c.measure is not None])
+    hooks.measures_changed([c.person_id for c in contacts if c.measure is not None], actor=actor)
     snapshot = lambda row: audit.diff({}, audit.snapshot(row))  # noqa: E731
     audit.record_many(actor=actor, action=AuditAction.CREATE, instances=contacts, changes=snapshot)
     audit.record_many(actor=actor, action=AuditAction.CREATE, instances=measures, changes=snapshot)
@@ -1115,6 +1116,7 @@ def _assign_measure(
         _end_measure(current, status=MeasureStatus.SUPERSEDED if new else MeasureStatus.CANCELLED, by=new, actor=actor)
     Contact.objects.filter(pk=contact.pk).update(measure=new)
     contact.measure = new
+    hooks.measures_changed([contact.person_id], actor=actor)
     return assign.Outcome(change, new, current)
 
 
@@ -1141,6 +1143,7 @@ def _release(contact: Contact, *, actor: User | None, reason: str, notify: bool)
     )
     if measure is not None:
         _end_measure(measure, status=MeasureStatus.CANCELLED, by=None, actor=actor)
+        hooks.measures_changed([contact.person_id], actor=actor)
     content_type = ContentType.objects.get_for_model(Contact)
     now = timezone.now()
     Task.objects.filter(content_type=content_type, object_id=str(contact.pk), status__in=OPEN_STATUSES).update(

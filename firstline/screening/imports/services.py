@@ -40,7 +40,7 @@ from firstline.core.models import AuditAction, AuditEvent
 from firstline.core.scoping import scope_of
 from firstline.dispatch.models import OPEN_STATUSES, Task, TaskPriority, TaskStatus
 from firstline.people.models import IdType, Person
-from firstline.policy import assign
+from firstline.policy import assign, hooks
 from firstline.policy.engine import Decision
 from firstline.policy.models import Measure, MeasureStatus
 from firstline.regions.models import Division, Household
@@ -1023,6 +1023,7 @@ class ArrivalImporter:
             [t for t in targets if t.pending],
             replaced=[t for t, _d in measures if t.current is not None] + cancelled,
         )
+        hooks.measures_changed([t.person.pk for t, _d in measures] + [t.person.pk for t in cancelled], actor=self.actor)
         self._resolve_tasks([t for t in targets if t.item.clean.household is None])
 
     def _resolve_tasks(self, targets: list[Target]) -> None:
