@@ -1,5 +1,6 @@
 from rest_framework.routers import DefaultRouter
 
+from firstline.community import api as community_api
 from firstline.dispatch.api import TaskViewSet
 from firstline.people.api import PersonViewSet
 from firstline.policy import api as policy_api
@@ -20,5 +21,6 @@ policy_api.register(router)
 screening_api.register(router)
 tracing_api.register(router)
 quarantine_api.register(router)
+community_api.register(router)
 
 urlpatterns = router.urls

@@ -103,6 +103,7 @@ INSTALLED_APPS = [
     "firstline.screening",
     "firstline.tracing",
     "firstline.quarantine",
+    "firstline.community",
     "firstline.demo",
 ]
 
@@ -421,6 +422,21 @@ TEMPERATURE_MAX_C = Decimal(env("TEMPERATURE_MAX_C", "43") or "43")
 HEALTH_CHECK_MISSED_LIMIT = env_int("HEALTH_CHECK_MISSED_LIMIT", 3, minimum=1)
 # Hours a released room is expected to take to disinfect before it is flagged on the board.
 DISINFECTION_HOURS = env_int("DISINFECTION_HOURS", 24, minimum=1)
+
+# --- Community: frontline care, notices, public reports ----------------------------------------------------------
+# Hours a care request has before it is overdue (and escalates like a task), by urgency: normal, high, urgent.
+_care_hours = env_list("CARE_DUE_HOURS", "48,24,4")
+CARE_DUE_HOURS = [int(h) for h in _care_hours if h.isdigit()]
+if len(CARE_DUE_HOURS) != 3 or len(_care_hours) != 3 or min(CARE_DUE_HOURS) < 1:
+    raise ImproperlyConfigured("CARE_DUE_HOURS must be three whole numbers of hours: normal,high,urgent, e.g. 48,24,4.")
+# Public reports: the largest photo accepted, and reports per address.
+REPORT_PHOTO_MAX_MB = env_int("REPORT_PHOTO_MAX_MB", 5, minimum=1)
+REPORT_RATE_LIMIT = env("REPORT_RATE_LIMIT", "10/h") or "10/h"
+_rate = REPORT_RATE_LIMIT.split("/")
+if len(_rate) != 2 or not _rate[0].isdigit() or int(_rate[0]) < 1 or _rate[1] not in {"s", "m", "h", "d"}:
+    raise ImproperlyConfigured(f"REPORT_RATE_LIMIT={REPORT_RATE_LIMIT!r} must look like 10/h (count/s|m|h|d).")
+# Notice attachments: the largest file accepted.
+NOTICE_ATTACHMENT_MAX_MB = env_int("NOTICE_ATTACHMENT_MAX_MB", 20, minimum=1)
 
 # --- Cache (rate limits of public pages). Several web processes must share it: set CACHE_URL=redis://… there.
 CACHE_URL = env("CACHE_URL", "") or ""

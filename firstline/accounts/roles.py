@@ -63,6 +63,12 @@ class Perm:
     SAMPLING_RECORD = "quarantine.sample"  # record samplings (time, sampler, tube)
     RESULT_ENTER = "quarantine.result"  # enter or import lab results
     HEALTH_CHECK_RECORD = "quarantine.check"  # record daily temperature and symptom checks
+    CARE_FILE = "care.file"  # file a care request for oneself or a frontline colleague
+    CARE_HANDLE = "care.handle"  # take, assign and resolve care requests of one's jurisdiction
+    FRONTLINE_MANAGE = "frontline.manage"  # flag people as frontline workers with their post
+    VOLUNTEER_MANAGE = "volunteer.manage"  # party-member/volunteer registry, posts, rosters, pledges
+    NOTICE_PUBLISH = "notice.publish"  # publish official notices to one's subtree
+    REPORT_HANDLE = "report.handle"  # triage public reports (rumours, violations, unregistered arrivals)
 
 
 _P = Perm
@@ -72,6 +78,8 @@ _SCREEN = {_P.ARRIVAL_VERIFY, _P.ASSIST_HANDLE, _P.VISIT_RECORD}
 _LEAD = {_P.IMPORT_RUN, _P.CAMPAIGN_MANAGE, _P.POINT_MANAGE, _P.VENUE_MANAGE}
 # Who watches people under home quarantine: daily checks, samplings at the door.
 _WATCH = {_P.HEALTH_CHECK_RECORD, _P.SAMPLING_RECORD}
+# Who organises the community's own people: frontline care, volunteers and duty rosters, notices, public reports.
+_ORGANISE = {_P.CARE_HANDLE, _P.FRONTLINE_MANAGE, _P.VOLUNTEER_MANAGE, _P.NOTICE_PUBLISH, _P.REPORT_HANDLE}
 
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     Role.CITY_COMMAND: frozenset(
@@ -79,6 +87,8 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
         | {_P.CITY_SUMMARY, _P.RESPONSIBILITY_MANAGE, _P.RISKAREA_EDIT, _P.POLICY_EDIT, _P.ASSIST_MANAGE}
         | _LEAD
         | {_P.FACILITY_MANAGE, _P.PLACEMENT_MANAGE}
+        | _ORGANISE
+        | {_P.CARE_FILE}
     ),
     Role.TOWNSHIP_OFFICER: frozenset(
         _FIELD
@@ -87,6 +97,8 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
         | _LEAD
         | {_P.ASSIST_MANAGE, _P.FACILITY_MANAGE, _P.PLACEMENT_MANAGE}
         | _WATCH
+        | _ORGANISE
+        | {_P.CARE_FILE}
     ),
     Role.VILLAGE_SECRETARY: frozenset(
         _FIELD
@@ -94,38 +106,49 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
         | _SCREEN
         | _LEAD
         | _WATCH
+        | _ORGANISE
+        | {_P.CARE_FILE}
     ),
-    Role.FIRST_SECRETARY: frozenset(_FIELD | {_P.PII_REVEAL} | _SCREEN | _WATCH),
+    Role.FIRST_SECRETARY: frozenset(
+        _FIELD | {_P.PII_REVEAL, _P.CARE_FILE, _P.CARE_HANDLE, _P.VOLUNTEER_MANAGE} | _SCREEN | _WATCH
+    ),
     Role.GRID_LEADER: frozenset(
         _FIELD
         | {_P.PERSON_EXPORT, _P.PII_FULL, _P.HOUSEHOLD_CHANGE, _P.RESPONSIBILITY_MANAGE, _P.VENUE_MANAGE}
-        | {_P.PLACEMENT_MANAGE}
+        | {_P.PLACEMENT_MANAGE, _P.CARE_FILE, _P.VOLUNTEER_MANAGE, _P.FRONTLINE_MANAGE}
         | _SCREEN
         | _WATCH
     ),
     # Grid workers phone and visit households: they need the numbers.
-    Role.GRID_WORKER: frozenset(_FIELD | {_P.PII_FULL, _P.HOUSEHOLD_CHANGE, _P.PERSON_EXPORT} | _SCREEN | _WATCH),
+    Role.GRID_WORKER: frozenset(
+        _FIELD | {_P.PII_FULL, _P.HOUSEHOLD_CHANGE, _P.PERSON_EXPORT, _P.CARE_FILE} | _SCREEN | _WATCH
+    ),
     # Volunteers staff checkpoints and join door-to-door rounds.
-    Role.VOLUNTEER: frozenset({_P.PERSON_VIEW, _P.TASK_VIEW, _P.TASK_CHANGE, _P.ARRIVAL_ADD, _P.VISIT_RECORD}),
+    Role.VOLUNTEER: frozenset(
+        {_P.PERSON_VIEW, _P.TASK_VIEW, _P.TASK_CHANGE, _P.ARRIVAL_ADD, _P.VISIT_RECORD, _P.CARE_FILE}
+    ),
     Role.CDC: frozenset(
         _FIELD
         | {_P.PII_FULL, _P.PERSON_EXPORT, _P.RISKAREA_EDIT, _P.POLICY_EDIT, _P.IMPORT_RUN, _P.ASSIST_MANAGE}
         | {_P.TRACE_EDIT, _P.TRACE_ANY_SCOPE, _P.VENUE_MANAGE}
-        | {_P.PLACEMENT_MANAGE, _P.SAMPLING_RECORD, _P.RESULT_ENTER}
+        | {_P.PLACEMENT_MANAGE, _P.SAMPLING_RECORD, _P.RESULT_ENTER, _P.CARE_FILE, _P.NOTICE_PUBLISH}
     ),
     # Site staff see the sites they are assigned to (quarantine.FacilityStaff), not the division they belong to.
     Role.SITE_STAFF: frozenset(
-        {_P.PERSON_VIEW, _P.PII_FULL, _P.TASK_VIEW, _P.TASK_CHANGE, _P.PLACEMENT_MANAGE, _P.RESULT_ENTER} | _WATCH
+        {_P.PERSON_VIEW, _P.PII_FULL, _P.TASK_VIEW, _P.TASK_CHANGE, _P.PLACEMENT_MANAGE, _P.RESULT_ENTER}
+        | {_P.CARE_FILE}
+        | _WATCH
     ),
     # Police and others staff road checkpoints and help locate people of 协查 lists.
     Role.DEPARTMENT_OFFICER: frozenset(
         {_P.PERSON_VIEW, _P.PII_REVEAL, _P.TASK_VIEW, _P.TASK_ADD, _P.TASK_CHANGE, _P.ARRIVAL_ADD, _P.ASSIST_HANDLE}
-        | {_P.SAMPLING_RECORD}
+        | {_P.SAMPLING_RECORD, _P.CARE_FILE, _P.REPORT_HANDLE}
     ),
     Role.DATA_ADMIN: frozenset(
         {_P.PERSON_VIEW, _P.PERSON_ADD, _P.PERSON_CHANGE, _P.PERSON_MERGE, _P.PERSON_EXPORT, _P.PII_REVEAL}
         | {_P.USER_MANAGE, _P.DIVISION_MANAGE, _P.TASK_VIEW, _P.RESPONSIBILITY_MANAGE, _P.HOUSEHOLD_CHANGE}
         | {_P.RISKAREA_EDIT, _P.IMPORT_RUN, _P.POINT_MANAGE, _P.VENUE_MANAGE, _P.FACILITY_MANAGE}
+        | {_P.FRONTLINE_MANAGE, _P.VOLUNTEER_MANAGE}
     ),
     Role.AUDITOR: frozenset({_P.PERSON_VIEW, _P.AUDIT_VIEW, _P.PII_REVEAL}),
 }
