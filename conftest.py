@@ -77,6 +77,17 @@ def _empty_cache() -> None:
 
 
 @pytest.fixture
+def english(settings: Any) -> Any:
+    """Messages in English for tests that assert their wording: services called directly and every request
+    (the installation's default language is what a request without the language cookie gets)."""
+    from django.utils import translation
+
+    settings.LANGUAGE_CODE = "en"
+    with translation.override("en"):
+        yield
+
+
+@pytest.fixture
 def city(db: Any) -> City:
     from firstline.accounts.models import Department
     from firstline.accounts.services import membership_grant, user_create

@@ -344,6 +344,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--intake-cache-url", default="redis://127.0.0.1:6379/11", help="CACHE_URL of the gunicorn workers"
     )
+    parser.add_argument("--skip-quarantine", action="store_true", help="skip the quarantine benchmarks")
+    parser.add_argument("--placements", type=int, default=200_000, help="active placements seeded (quarantine)")
+    parser.add_argument("--centralised", type=int, default=60_000, help="of them at the sites")
+    parser.add_argument("--sites", type=int, default=40, help="centralised quarantine sites")
+    parser.add_argument("--quarantine-repeats", type=int, default=30, help="timed follow-up list and board calls")
+    parser.add_argument("--result-rows", type=int, default=100_000, help="lab results imported (0: skip)")
     args = parser.parse_args(argv)
 
     temp_dir: str | None = None
@@ -444,6 +450,29 @@ def main(argv: Sequence[str] | None = None) -> int:
                 )
             )
 
+        quarantine_result: dict[str, Any] | None = None
+        if not args.skip_quarantine and connection.vendor != "postgresql":
+            print("\n== f. quarantine: PostgreSQL only (skipped)")
+        elif not args.skip_quarantine:
+            from bench.quarantine import Options as QuarantineOptions
+            from bench.quarantine import benchmark as quarantine_benchmark
+
+            print(
+                f"\n== f. quarantine ({args.placements:,} active placements, {args.centralised:,} at {args.sites} "
+                f"sites; {args.result_rows:,} lab results)"
+            )
+            quarantine_result = quarantine_benchmark(
+                QuarantineOptions(
+                    persons=args.persons,
+                    placements=args.placements,
+                    centralised=args.centralised,
+                    sites=args.sites,
+                    repeats=args.quarantine_repeats,
+                    import_rows=args.result_rows,
+                    seed=args.seed,
+                )
+            )
+
         result = {
             "when": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
             "database": {"vendor": connection.vendor, "version": server_version},
@@ -453,6 +482,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "directory": directory,
             "screening": screening_result,
             "tracing": tracing_result,
+            "quarantine": quarantine_result,
         }
         print_summary(result)
         RESULTS_DIR.mkdir(parents=True, exist_ok=True)
@@ -507,6 +537,12 @@ def print_summary(result: dict[str, Any]) -> None:
         from bench.tracing import summary_lines
 
         for line in summary_lines(tracing):
+            print(line)
+    quarantine = result.get("quarantine")
+    if quarantine:
+        from bench.quarantine import summary_lines as quarantine_lines
+
+        for line in quarantine_lines(quarantine):
             print(line)
     print("=" * 100)
 

@@ -285,7 +285,27 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     # The measure types appear in several serializers: one enum in the schema.
-    "ENUM_NAME_OVERRIDES": {"MeasureTypeEnum": "firstline.policy.models.MeasureType"},
+    "ENUM_NAME_OVERRIDES": {
+        "MeasureTypeEnum": "firstline.policy.models.MeasureType",
+        "CareCategoryEnum": "firstline.community.models.CareCategory",
+        "CareStatusEnum": "firstline.community.models.CareStatus",
+        "CareSourceEnum": "firstline.community.models.CareSource",
+        "CareUrgencyEnum": "firstline.community.models.CareUrgency",
+        "FrontlinePostEnum": "firstline.community.models.FrontlinePost",
+        "PlacementKindEnum": "firstline.quarantine.models.PlacementKind",
+        "PlacementStatusEnum": "firstline.quarantine.models.PlacementStatus",
+        "CheckSourceEnum": "firstline.quarantine.models.CheckSource",
+        "SamplingStatusEnum": "firstline.quarantine.models.SamplingStatus",
+        # Choice sets whose field names ("status", "source", "id_type", "outcome", "level") collide.
+        "IdTypeEnum": "firstline.people.models.IdType",
+        "ArrivalSourceEnum": "firstline.screening.models.ArrivalSource",
+        "ArrivalStatusEnum": "firstline.screening.models.ArrivalStatus",
+        "ReevaluationStatusEnum": "firstline.screening.models.ReevaluationStatus",
+        "VisitOutcomeEnum": "firstline.screening.models.VisitOutcome",
+        "CaseOutcomeEnum": "firstline.tracing.models.Outcome",
+        "ExposureStatusEnum": "firstline.tracing.models.ExposureStatus",
+        "RiskLevelEnum": "firstline.riskareas.models.RiskLevel",
+    },
 }
 
 # --- Background work -----------------------------------------------------------------------------------------
@@ -319,6 +339,16 @@ CELERY_BEAT_SCHEDULE = {
         "task": "firstline.quarantine.tasks.watch",
         "schedule": env_int("QUARANTINE_WATCH_INTERVAL_SECONDS", 900, minimum=60),
     },
+    # Home-quarantine needs turned into care requests; care escalations written to the request's timeline.
+    "care-sync": {
+        "task": "firstline.community.care.tasks.sync",
+        "schedule": env_int("CARE_SYNC_INTERVAL_SECONDS", 300, minimum=60),
+    },
+    # Planned duty shifts whose end passed without a check-in are marked missed.
+    "roster-missed-shifts": {
+        "task": "firstline.community.roster.tasks.mark_missed_shifts",
+        "schedule": env_int("ROSTER_MISSED_INTERVAL_SECONDS", 900, minimum=60),
+    },
     # The safety net behind the recomputation queued by each write.
     "recompute-clusters": {
         "task": "firstline.tracing.clusters.tasks.recompute_clusters",
@@ -332,6 +362,8 @@ CELERY_IMPORTS = (
     "firstline.screening.reevaluation",
     "firstline.tracing.clusters.tasks",
     "firstline.tracing.venues.tasks",
+    "firstline.community.care.tasks",
+    "firstline.community.roster.tasks",
 )
 
 # --- Logging ---------------------------------------------------------------------------------------------------
@@ -435,6 +467,8 @@ REPORT_RATE_LIMIT = env("REPORT_RATE_LIMIT", "10/h") or "10/h"
 _rate = REPORT_RATE_LIMIT.split("/")
 if len(_rate) != 2 or not _rate[0].isdigit() or int(_rate[0]) < 1 or _rate[1] not in {"s", "m", "h", "d"}:
     raise ImproperlyConfigured(f"REPORT_RATE_LIMIT={REPORT_RATE_LIMIT!r} must look like 10/h (count/s|m|h|d).")
+# Minutes before a duty shift's start that its member may check in.
+SHIFT_CHECKIN_EARLY_MINUTES = env_int("SHIFT_CHECKIN_EARLY_MINUTES", 30, minimum=0)
 # Notice attachments: the largest file accepted.
 NOTICE_ATTACHMENT_MAX_MB = env_int("NOTICE_ATTACHMENT_MAX_MB", 20, minimum=1)
 

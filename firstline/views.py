@@ -13,6 +13,7 @@ from django.shortcuts import render
 from django.utils import timezone
 
 from firstline.accounts.roles import Perm
+from firstline.core.panels import render_home_blocks
 from firstline.core.scoping import scope_of
 from firstline.dispatch.models import OPEN_STATUSES, Task
 from firstline.dispatch.selectors import task_inbox
@@ -64,4 +65,5 @@ def home(request: HttpRequest) -> HttpResponse:
         roots = list(region_selectors.division_roots(user).exclude(code__in=[g.division_id for g in grids]))
         context["roots"] = roots
         context["root_counts"] = division_counts(user=user, codes=[r.code for r in roots]) if roots else {}
+    context["home_blocks"] = render_home_blocks(request)
     return render(request, "home.html", context)

@@ -1,5 +1,5 @@
 """Sections that higher apps add to a lower app's record page (tasks on the person page, later arrivals,
-measures, cases, placements), so the lower app never imports them."""
+measures, cases, placements) and blocks they add to the home page, so the lower app never imports them."""
 
 from __future__ import annotations
 
@@ -37,3 +37,32 @@ def render_panels(request: HttpRequest, record: models.Model) -> list[tuple[Pane
         (panel, render_to_string(panel.template, panel.context(request, record), request=request))
         for panel in _panels.get(type(record), [])
     ]
+
+
+@dataclass(frozen=True)
+class HomeBlock:
+    """A block of the home page from a higher app (e.g. quarantine's "my people today")."""
+
+    key: str
+    template: str
+    # request → template context, or None when the block has nothing for this user (it is then left out).
+    context: Callable[[HttpRequest], dict[str, Any] | None]
+    order: int = 100
+
+
+_home_blocks: list[HomeBlock] = []
+
+
+def register_home_block(block: HomeBlock) -> None:
+    if all(b.key != block.key for b in _home_blocks):
+        _home_blocks.append(block)
+        _home_blocks.sort(key=lambda b: (b.order, b.key))
+
+
+def render_home_blocks(request: HttpRequest) -> list[str]:
+    rendered: list[str] = []
+    for block in _home_blocks:
+        context = block.context(request)
+        if context is not None:
+            rendered.append(render_to_string(block.template, context, request=request))
+    return rendered

@@ -37,6 +37,7 @@ from firstline.core import audit, identity
 from firstline.core.bulk import bulk_insert, is_postgresql
 from firstline.core.models import AuditAction
 from firstline.demo import names
+from firstline.demo.quarantine import seed_quarantine
 from firstline.demo.screening import seed_screening
 from firstline.demo.tracing import seed_tracing
 from firstline.dispatch.services import task_create
@@ -884,6 +885,9 @@ def seed_demo(
             users=named, township_code=MAIN_TOWNSHIP, seed=seed, visitors=min(200, max(20, persons // 50))
         )
         seeder.report.counts.update({f"tracing_{key}": value for key, value in counts.items()})
+    with seeder.stage("quarantine: sites, placements, samplings, health checks"):
+        counts = seed_quarantine(users=named, township_code=MAIN_TOWNSHIP, seed=seed, password=password)
+        seeder.report.counts.update({f"quarantine_{key}": value for key, value in counts.items()})
     with seeder.stage("planner statistics (ANALYZE)"):
         analyze_tables([Person, Household, Building, Grid, Division, User, Membership])
     seeder.report.seconds = time.perf_counter() - started

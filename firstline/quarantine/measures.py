@@ -72,7 +72,8 @@ def schedule_samplings(placement: Placement, *, actor: Any = None) -> tuple[int,
     """Make the placement's scheduled samplings match its measure's test days; returns (added, cancelled).
 
     Days before the placement began are not scheduled (they were the person's past); a sampled day is never
-    touched; a scheduled day the measure no longer has is cancelled, a new one is added.
+    touched; a scheduled day the measure no longer has is cancelled, a new one is added. Samplings that belong to
+    no measure (a repeat after an invalid result, one asked for by hand) are left alone.
     """
     if placement.measure_id is None or placement.status != PlacementStatus.ACTIVE:
         return 0, 0
@@ -91,6 +92,7 @@ def schedule_samplings(placement: Placement, *, actor: Any = None) -> tuple[int,
         s
         for s in existing
         if s.status == SamplingStatus.SCHEDULED
+        and s.measure_id is not None  # a repeat after an invalid result is not on any calendar: it stays
         and s.due_date not in wanted
         and s.due_date is not None
         and s.due_date >= first

@@ -20,6 +20,11 @@ def _site_staff_persons(scope: Scope) -> Q | None:
     return Q(pk__in=Placement.objects.filter(facility_id__in=sites).values("person_id"))
 
 
+def _team_samplings(scope: Scope) -> Q | None:
+    """A sampling team (a department) sees the samplings assigned to it."""
+    return Q(team_id__in=scope.department_ids) if scope.department_ids else None
+
+
 def _measures_changed(person_ids: list[int], actor: object) -> None:
     from firstline.quarantine.measures import sync_persons
 
@@ -27,9 +32,19 @@ def _measures_changed(person_ids: list[int], actor: object) -> None:
 
 
 def register() -> None:
-    from firstline.quarantine.models import Facility, Placement
+    from firstline.quarantine.models import Facility, Placement, Sampling
+    from firstline.quarantine.monitoring import panels as monitoring_panels
+    from firstline.quarantine.sites import panels as site_panels
+    from firstline.quarantine.testing import panels as testing_panels
+    from firstline.quarantine.testing import results_import
 
+    site_panels.register()
+    testing_panels.register()
+    monitoring_panels.register()
+    results_import.register()
+    register_visibility(Sampling, _team_samplings)
     register_visibility(Person, _site_staff_persons)
     hooks.register_measure_listener(_measures_changed)
     register_record_page(Facility, "quarantine:facility_detail")
     register_record_page(Placement, "quarantine:placement_detail")
+    register_record_page(Sampling, "quarantine:sampling_detail")

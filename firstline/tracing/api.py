@@ -68,6 +68,27 @@ class PersonRefSerializer(serializers.Serializer):  # type: ignore[type-arg]
     )
 
 
+# The schema of ``PersonField``: a person id, or the fields of ``PersonRefSerializer``.
+_PERSON_REF_SCHEMA: dict[str, Any] = {
+    "oneOf": [
+        {"type": "integer", "description": "The id of a registered person."},
+        {
+            "type": "object",
+            "description": "A person to find by document, or to register.",
+            "properties": {
+                "name": {"type": "string", "maxLength": 100},
+                "id_type": {"type": "string", "enum": list(IdType.values), "default": IdType.RESIDENT.value},
+                "id_number": {"type": "string", "maxLength": 40},
+                "phone": {"type": "string", "maxLength": 20},
+                "division": {"type": "string", "maxLength": 40, "description": "Division code of a new person."},
+            },
+            "required": ["name", "id_number"],
+        },
+    ]
+}
+
+
+@extend_schema_field(_PERSON_REF_SCHEMA)
 class PersonField(serializers.Field):  # type: ignore[type-arg]
     """A person id, or ``{name, id_type, id_number, phone}`` for a person to find or register."""
 

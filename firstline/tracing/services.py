@@ -293,16 +293,23 @@ def case_create(
     person: Person | int | None = None,
     person_data: Mapping[str, Any] | None = None,
     today: datetime.date | None = None,
+    permission: str = Perm.TRACE_EDIT,
 ) -> CaseResult:
     """Report a case: its window from the edition in force, household and co-presence exposures, contacts derived.
 
     Confirming (confirmed/asymptomatic) alerts the CDC and the township of the case with urgent tasks.
+    ``permission`` is what authorises the report: tracing rights by default; a positive lab result
+    (``quarantine.result``) reports the suspected case of the sampled person, whom the caller passes as a
+    ``Person`` it has already been allowed to write a result for.
     """
-    if not scope_of(actor).has(Perm.TRACE_EDIT):
+    if not scope_of(actor).has(permission):
         raise PermissionDenied(_("Your role does not allow reporting cases."))
     today = today or local_today()
     clean = _clean_case(values, today=today)
-    who = resolve_person(actor=actor, person=person, data=person_data)
+    if permission != Perm.TRACE_EDIT and isinstance(person, Person):
+        who = _live(person)
+    else:
+        who = resolve_person(actor=actor, person=person, data=person_data)
     if Case.objects.filter(person=who).exclude(classification=Classification.EXCLUDED).exists():
         raise ValidationError({"person": [_("This person already has an open case: update it instead.")]})
     clean.update(_window(clean))

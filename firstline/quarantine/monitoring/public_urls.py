@@ -1,3 +1,10 @@
-from django.urls import path  # noqa: F401
+"""The self-report page of home monitoring reached by a signed link or its QR code: no login, rate-limited."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from firstline.quarantine.monitoring import public
+
+app_name = "health_public"
+urlpatterns = [
+    path("<str:token>/", public.report, name="report"),
+]

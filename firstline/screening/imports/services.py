@@ -1,5 +1,9 @@
 """Bulk import of arrival lists: upload → header mapping → dry run with row errors → import.
 
+The upload, mapping, check and import steps (and their pages) serve other kinds of list too: each kind registers
+an ``ImportSpec`` (its header synonyms, required fields, permission and importer) with ``register_importer``;
+arrival lists are the kind registered here, lab results register from ``firstline.quarantine.testing``.
+
 One pass over the rows, in chunks: each row is read, mapped, normalised and validated by the same ``Registrar``
 that registers a single arrival; a chunk's persons, arrivals, travel, matches, measures, tasks and audit rows are
 then written with a handful of bulk statements. In all-or-nothing mode the whole import is one transaction that
@@ -20,7 +24,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol
 
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
@@ -30,6 +34,7 @@ from django.core.files import File
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from firstline.accounts.models import User
 from firstline.accounts.roles import Perm
@@ -123,6 +128,74 @@ class Summary:
         }
 
 
+# -- kinds of list ----------------------------------------------------------------------------------------------
+
+
+class ImportResult(Protocol):
+    """What the shared steps (and pages) read of an importer's summary."""
+
+    rows: int
+    created: int
+    updated: int
+    unchanged: int
+    rejected: int
+    written: bool
+    errors: list[RowError]
+
+    def as_dict(self) -> dict[str, Any]: ...
+
+
+class Importer(Protocol):
+    """Runs one job over the sheet's rows (dry run or import, as the job says)."""
+
+    rejected_rows: list[tuple[int, list[Any], str]]
+
+    def run(self, rows: Iterable[tuple[int, list[Any]]], *, header_row: int = 1) -> ImportResult: ...
+
+
+@dataclass(frozen=True)
+class ImportSpec:
+    """One kind of list the shared upload → mapping → check → import steps serve.
+
+    ``synonyms``: field → header texts (the fields, in the order the mapping screen shows them); ``labels``: field →
+    label; ``permission``: needed to upload, map, run and read jobs of this kind; ``importer``: (actor, job,
+    today) → an ``Importer``; ``home``: url name of the kind's own page (where its jobs are listed);
+    ``figures``: the kind's extra summary figures after an import, (label, summary key) pairs.
+    """
+
+    kind: str
+    synonyms: Mapping[str, Sequence[str]]
+    required: tuple[str, ...]
+    labels: Mapping[str, Any]
+    permission: str
+    importer: Any  # Callable[[User, ImportJob, datetime.date | None], Importer]
+    home: str
+    home_label: Any
+    nav_active: str
+    figures: tuple[tuple[Any, str], ...] = ()
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        return tuple(self.synonyms)
+
+
+_specs: dict[str, ImportSpec] = {}
+
+
+def register_importer(spec: ImportSpec) -> None:
+    """Called once per kind at start-up (AppConfig.ready); registering a kind again replaces it."""
+    _specs[spec.kind] = spec
+
+
+def importer_for(kind: str) -> ImportSpec:
+    """The spec of a kind of list; ``LookupError`` for a kind nobody registered (e.g. 协查 lists, which have
+    their own pages)."""
+    try:
+        return _specs[kind]
+    except KeyError:
+        raise LookupError(f"no importer is registered for import kind {kind!r}") from None
+
+
 # -- reading and mapping ----------------------------------------------------------------------------------------
 
 
@@ -155,8 +228,9 @@ def import_upload(
 
     Web uploads are limited to IMPORT_MAX_UPLOAD_MB; a file given on the server's command line is not.
     """
+    spec = importer_for(kind)
     scope = scope_of(actor)
-    if not scope.has(Perm.IMPORT_RUN):
+    if not scope.has(spec.permission):
         raise PermissionDenied(_("Your role does not allow importing lists."))
     name = Path(upload.name or "upload").name
     size = upload.size or 0
@@ -176,7 +250,7 @@ def import_upload(
         job.file.delete(save=False)
         raise ValidationError({"file": [_("The file is empty.")]})
     try:
-        match = spreadsheets.detect_header(head, columns.ARRIVAL_SYNONYMS)
+        match = spreadsheets.detect_header(head, spec.synonyms)
     except spreadsheets.SpreadsheetError:
         # No recognisable header: the first row is taken as the header and the user maps every column.
         job.header_row, job.headers, job.mapping = 1, [spreadsheets.cell_text(c) for c in head[0]], {}
@@ -199,11 +273,12 @@ def import_set_mapping(*, actor: User, job: ImportJob, mapping: Mapping[str, Any
     """Set which column holds which field (column indexes, 0-based); optionally save it for this layout."""
     if job.uploaded_by_id != actor.pk:
         raise PermissionDenied(_("Only the person who uploaded the file can map it."))
+    spec = importer_for(job.kind)
     clean: dict[str, int] = {}
     errors: dict[str, list[Any]] = {}
     used: dict[int, str] = {}
     for name, value in mapping.items():
-        if name not in FIELDS:
+        if name not in spec.fields:
             errors.setdefault(name, []).append(_("Unknown field."))
             continue
         if value in ("", None):
@@ -222,7 +297,7 @@ def import_set_mapping(*, actor: User, job: ImportJob, mapping: Mapping[str, Any
         else:
             used[index] = name
             clean[name] = index
-    for name in REQUIRED:
+    for name in spec.required:
         if name not in clean and name not in errors:
             errors.setdefault(name, []).append(_("Map a column to this required field."))
     if errors:
@@ -251,7 +326,7 @@ def import_start(*, actor: User, job: ImportJob, dry_run: bool, mode: str = Impo
         raise ValidationError({"status": [_("This import is already running.")]})
     if job.status == ImportStatus.DONE and not job.dry_run:
         raise ValidationError({"status": [_("This file has already been imported. Upload it again to re-run.")]})
-    missing = [name for name in REQUIRED if name not in job.mapping]
+    missing = [name for name in importer_for(job.kind).required if name not in job.mapping]
     if missing:
         raise ValidationError({name: [_("Map a column to this required field.")] for name in missing})
     if mode not in ImportMode.values:
@@ -282,11 +357,11 @@ def job_progress(job: ImportJob) -> tuple[int, int]:
     return (int(done) if done is not None else job.rows_done), job.rows_total
 
 
-def execute(job: ImportJob, *, today: datetime.date | None = None) -> Summary:
+def execute(job: ImportJob, *, today: datetime.date | None = None) -> ImportResult:
     """Run a job (dry run or import) and store its summary and error workbook."""
     actor = job.uploaded_by
     path = Path(job.file.path)
-    importer = ArrivalImporter(actor=actor, job=job, today=today)
+    importer: Importer = importer_for(job.kind).importer(actor, job, today)
     try:
         summary = importer.run(_rows(path, job.original_name), header_row=job.header_row)
     except spreadsheets.SpreadsheetError as exc:
@@ -1169,13 +1244,22 @@ class ArrivalImporter:
             )
 
 
-def import_file(
-    *, actor: User, path: Path, dry_run: bool, valid_only: bool, today: datetime.date | None = None
-) -> tuple[ImportJob, Summary]:
-    """The command-line path: upload from disk, auto-map, run at once (no queue)."""
+def run_file(
+    *,
+    actor: User,
+    path: Path,
+    kind: str,
+    dry_run: bool,
+    valid_only: bool,
+    filename: str = "",
+    today: datetime.date | None = None,
+) -> tuple[ImportJob, ImportResult]:
+    """A file on the server's disk, any kind: upload, auto-map, run at once (no queue). The command line and the
+    benchmarks use it."""
+    spec = importer_for(kind)
     with path.open("rb") as handle:
-        job = import_upload(actor=actor, upload=File(handle, name=path.name), size_limited=False)
-    missing = [name for name in REQUIRED if name not in job.mapping]
+        job = import_upload(actor=actor, upload=File(handle, name=filename or path.name), kind=kind, size_limited=False)
+    missing = [name for name in spec.required if name not in job.mapping]
     if missing:
         raise ValidationError({name: [_("No column was recognised for this required field.")] for name in missing})
     ImportJob.objects.filter(pk=job.pk).update(
@@ -1188,3 +1272,54 @@ def import_file(
     summary = execute(job, today=today)
     job.refresh_from_db()
     return job, summary
+
+
+def import_file(
+    *, actor: User, path: Path, dry_run: bool, valid_only: bool, today: datetime.date | None = None
+) -> tuple[ImportJob, Summary]:
+    """The command-line path for arrival lists: upload from disk, auto-map, run at once (no queue)."""
+    job, summary = run_file(
+        actor=actor, path=path, kind=ImportKind.ARRIVALS, dry_run=dry_run, valid_only=valid_only, today=today
+    )
+    assert isinstance(summary, Summary)
+    return job, summary
+
+
+ARRIVAL_LABELS: dict[str, Any] = {
+    "name": gettext_lazy("Name"),
+    "id_type": gettext_lazy("ID type"),
+    "id_number": gettext_lazy("ID number"),
+    "phone": gettext_lazy("Phone"),
+    "origin": gettext_lazy("Coming from"),
+    "via": gettext_lazy("Via"),
+    "arrival_date": gettext_lazy("Arrival date"),
+    "arrival_time": gettext_lazy("Arrival time"),
+    "transport": gettext_lazy("Transport"),
+    "transport_no": gettext_lazy("Train / flight / plate"),
+    "address": gettext_lazy("Address"),
+    "health_code": gettext_lazy("Health code"),
+    "vaccine_doses": gettext_lazy("Vaccine doses"),
+    "last_negative_test": gettext_lazy("Last negative test"),
+    "reason": gettext_lazy("Reason"),
+    "date_from": gettext_lazy("In the place from"),
+    "date_to": gettext_lazy("Left the place on"),
+}
+
+register_importer(
+    ImportSpec(
+        kind=ImportKind.ARRIVALS,
+        synonyms=columns.ARRIVAL_SYNONYMS,
+        required=REQUIRED,
+        labels=ARRIVAL_LABELS,
+        permission=Perm.IMPORT_RUN,
+        importer=lambda actor, job, today: ArrivalImporter(actor=actor, job=job, today=today),
+        home="screening:imports:list",
+        home_label=gettext_lazy("Imports"),
+        nav_active="imports",
+        figures=(
+            (gettext_lazy("new persons"), "persons_created"),
+            (gettext_lazy("tasks for grids"), "tasks"),
+            (gettext_lazy("addresses to resolve (township queue)"), "unresolved"),
+        ),
+    )
+)

@@ -12,7 +12,6 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpRe
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from firstline.accounts.models import request_user
@@ -22,32 +21,24 @@ from firstline.core.exports import FORMATS, export_response
 from firstline.core.models import AuditAction
 from firstline.core.pii import sees_full_pii
 from firstline.core.scoping import require
-from firstline.screening import columns
 from firstline.screening.imports import selectors, services
 from firstline.screening.imports.forms import ImportFilterForm, UploadForm
 from firstline.screening.models import ImportMode, ImportStatus
 
 PAGE_SIZE = 30
 ERRORS_SHOWN = 200
-FIELD_LABELS = {
-    "name": gettext_lazy("Name"),
-    "id_type": gettext_lazy("ID type"),
-    "id_number": gettext_lazy("ID number"),
-    "phone": gettext_lazy("Phone"),
-    "origin": gettext_lazy("Coming from"),
-    "via": gettext_lazy("Via"),
-    "arrival_date": gettext_lazy("Arrival date"),
-    "arrival_time": gettext_lazy("Arrival time"),
-    "transport": gettext_lazy("Transport"),
-    "transport_no": gettext_lazy("Train / flight / plate"),
-    "address": gettext_lazy("Address"),
-    "health_code": gettext_lazy("Health code"),
-    "vaccine_doses": gettext_lazy("Vaccine doses"),
-    "last_negative_test": gettext_lazy("Last negative test"),
-    "reason": gettext_lazy("Reason"),
-    "date_from": gettext_lazy("In the place from"),
-    "date_to": gettext_lazy("Left the place on"),
-}
+FIELD_LABELS = services.ARRIVAL_LABELS
+
+
+def _job_for(request: HttpRequest, pk: int) -> tuple[Any, services.ImportSpec]:
+    """A job the user may see, of a kind these pages serve, and the user's right to its kind (403 without)."""
+    job = selectors.import_get_for_user(request.user, pk)
+    try:
+        spec = services.importer_for(job.kind)
+    except LookupError as exc:  # 协查 lists have their own pages
+        raise Http404 from exc
+    require(request.user, spec.permission)
+    return job, spec
 
 
 def _export_columns() -> list[tuple[str, Any]]:
@@ -111,11 +102,10 @@ def _sample_rows(job: Any, limit: int = 5) -> list[list[str]]:
 
 @login_required
 def import_detail(request: HttpRequest, pk: int) -> HttpResponseBase:
-    require(request.user, Perm.IMPORT_RUN)
-    job = selectors.import_get_for_user(request.user, pk)
+    job, spec = _job_for(request, pk)
     mapping_errors: dict[str, list[str]] = {}
     if request.method == "POST" and "save_mapping" in request.POST:
-        mapping = {name: request.POST.get(f"map_{name}", "") for name in services.FIELDS}
+        mapping = {name: request.POST.get(f"map_{name}", "") for name in spec.fields}
         try:
             services.import_set_mapping(
                 actor=request_user(request), job=job, mapping=mapping, save_as=request.POST.get("save_as", "")
@@ -132,13 +122,13 @@ def import_detail(request: HttpRequest, pk: int) -> HttpResponseBase:
     field_rows = [
         {
             "name": name,
-            "label": FIELD_LABELS.get(name, name),
-            "required": name in services.REQUIRED,
+            "label": spec.labels.get(name, name),
+            "required": name in spec.required,
             "column": job.mapping.get(name),
             "errors": mapping_errors.get(name, []),
-            "synonyms": "、".join(columns.ARRIVAL_SYNONYMS[name][:3]),
+            "synonyms": "、".join(spec.synonyms[name][:3]),
         }
-        for name in services.FIELDS
+        for name in spec.fields
     ]
     done, total = services.job_progress(job)
     errors = (job.summary or {}).get("errors", [])[:ERRORS_SHOWN]
@@ -154,7 +144,9 @@ def import_detail(request: HttpRequest, pk: int) -> HttpResponseBase:
         "total": total,
         "modes": ImportMode,
         "mine": job.uploaded_by_id == request.user.pk,
-        "nav_active": "imports",
+        "spec": spec,
+        "figures": [(label, (job.summary or {}).get(key, 0)) for label, key in spec.figures],
+        "nav_active": spec.nav_active,
     }
     return render(request, "screening/imports/detail.html", context)
 
@@ -162,8 +154,7 @@ def import_detail(request: HttpRequest, pk: int) -> HttpResponseBase:
 @login_required
 @require_POST
 def import_run(request: HttpRequest, pk: int) -> HttpResponseBase:
-    require(request.user, Perm.IMPORT_RUN)
-    job = selectors.import_get_for_user(request.user, pk)
+    job, _spec = _job_for(request, pk)
     dry_run = request.POST.get("action") == "check"
     mode = request.POST.get("mode", ImportMode.ALL_OR_NOTHING)
     try:
@@ -179,8 +170,7 @@ def import_run(request: HttpRequest, pk: int) -> HttpResponseBase:
 @login_required
 def import_progress(request: HttpRequest, pk: int) -> HttpResponse:
     """The progress bar fragment (htmx polls it while the job runs) or JSON."""
-    require(request.user, Perm.IMPORT_RUN)
-    job = selectors.import_get_for_user(request.user, pk)
+    job, _spec = _job_for(request, pk)
     done, total = services.job_progress(job)
     running = job.status in (ImportStatus.VALIDATING, ImportStatus.IMPORTING)
     if request.headers.get("HX-Request"):
@@ -196,8 +186,7 @@ def import_progress(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def import_errors(request: HttpRequest, pk: int) -> HttpResponseBase:
     """The error workbook: the rejected rows as uploaded, with the reason."""
-    require(request.user, Perm.IMPORT_RUN)
-    job = selectors.import_get_for_user(request.user, pk)
+    job, _spec = _job_for(request, pk)
     # The rejected rows are the file's own data (IDs, phones): the uploader, or a role that sees full PII.
     if not job.error_file or (job.uploaded_by_id != request.user.pk and not sees_full_pii(request.user)):
         raise Http404
@@ -207,8 +196,7 @@ def import_errors(request: HttpRequest, pk: int) -> HttpResponseBase:
 
 @login_required
 def import_report(request: HttpRequest, pk: int) -> HttpResponseBase:
-    require(request.user, Perm.IMPORT_RUN)
-    job = selectors.import_get_for_user(request.user, pk)
+    job, _spec = _job_for(request, pk)
     keys = ("rows", "created", "updated", "unchanged", "rejected", "errors")
     summary = job.summary or {}
     response = JsonResponse({key: summary.get(key, 0 if key != "errors" else []) for key in keys})
