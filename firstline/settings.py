@@ -109,6 +109,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # The public check-in (场所码 scans) is answered here: it carries no credentials (see the module).
+    "firstline.tracing.venues.middleware.CheckinFastPathMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "firstline.core.middleware.LanguageMiddleware",
@@ -237,6 +239,8 @@ CONTENT_SECURITY_POLICY = {
 # --- Internationalisation ------------------------------------------------------------------------------------
 LANGUAGE_CODE = env("LANGUAGE_CODE", "zh-hans") or "zh-hans"
 LANGUAGES = [("zh-hans", _("Simplified Chinese")), ("en", _("English"))]
+# ISO dates first in every language (see firstline/formats/zh_Hans/formats.py).
+FORMAT_MODULE_PATH = ["firstline.formats"]
 if LANGUAGE_CODE not in {code for code, _name in LANGUAGES}:
     raise ImproperlyConfigured(f"LANGUAGE_CODE={LANGUAGE_CODE!r} must be one of zh-hans, en.")
 LOCALE_PATHS = [PACKAGE_DIR / "locale"]

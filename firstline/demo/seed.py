@@ -37,6 +37,7 @@ from firstline.core import audit, identity
 from firstline.core.bulk import bulk_insert, is_postgresql
 from firstline.core.models import AuditAction
 from firstline.demo import names
+from firstline.demo.community import seed_community
 from firstline.demo.quarantine import seed_quarantine
 from firstline.demo.screening import seed_screening
 from firstline.demo.tracing import seed_tracing
@@ -888,6 +889,9 @@ def seed_demo(
     with seeder.stage("quarantine: sites, placements, samplings, health checks"):
         counts = seed_quarantine(users=named, township_code=MAIN_TOWNSHIP, seed=seed, password=password)
         seeder.report.counts.update({f"quarantine_{key}": value for key, value in counts.items()})
+    with seeder.stage("community: frontline care, members on duty, notices, public reports"):
+        counts = seed_community(township_code=MAIN_TOWNSHIP, city_code=CITY_CODE, seed=seed, password=password)
+        seeder.report.counts.update({f"community_{key}": value for key, value in counts.items()})
     with seeder.stage("planner statistics (ANALYZE)"):
         analyze_tables([Person, Household, Building, Grid, Division, User, Membership])
     seeder.report.seconds = time.perf_counter() - started

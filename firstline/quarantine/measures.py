@@ -31,10 +31,6 @@ from firstline.quarantine.models import (
 )
 
 
-def local_today() -> datetime.date:
-    return timezone.localdate()
-
-
 def _overall_end(measure: Measure) -> datetime.date:
     return measure.follow_on_end or measure.end
 

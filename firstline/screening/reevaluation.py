@@ -21,6 +21,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from firstline.accounts.models import User
+from firstline.core.dates import local_today
 from firstline.policy import assign
 from firstline.riskareas.hooks import AreaChange
 from firstline.riskareas.models import RiskArea, RiskLevel
@@ -34,7 +35,7 @@ from firstline.screening.models import (
     TravelItem,
     TravelMatch,
 )
-from firstline.screening.services import CleanArrival, Registrar, active_measure, local_today
+from firstline.screening.services import CleanArrival, Registrar, active_measure
 
 log = logging.getLogger(__name__)
 CHUNK = 2000

@@ -25,6 +25,7 @@ from firstline.accounts.roles import Perm
 from firstline.accounts.selectors import officer_for
 from firstline.core import audit, identity
 from firstline.core.concurrency import versioned_update
+from firstline.core.dates import local_today
 from firstline.core.models import AuditAction
 from firstline.core.scoping import scope_of
 from firstline.dispatch.models import OPEN_STATUSES, Task, TaskPriority
@@ -97,10 +98,6 @@ class Registration:
     measure: Measure | None
     change: str
     tasks: list[Task] = field(default_factory=list)
-
-
-def local_today() -> datetime.date:
-    return timezone.localdate()
 
 
 def _add(errors: dict[str, list[Any]], name: str, message: Any) -> None:

@@ -17,6 +17,7 @@ from django.db.models import Count, IntegerField, Q, QuerySet, Value, When
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext as _
 
+from firstline.core.dates import day_start
 from firstline.dispatch.models import Task
 from firstline.people.models import Person
 from firstline.people.selectors import person_search_q
@@ -107,9 +108,9 @@ def exposure_list(*, user: Any, filters: Mapping[str, Any] | None = None) -> Que
     if filters.get("setting"):
         exposures = exposures.filter(setting=filters["setting"])
     if filters.get("date_from"):
-        exposures = exposures.filter(start__gte=_day_start(filters["date_from"]))
+        exposures = exposures.filter(start__gte=day_start(filters["date_from"]))
     if filters.get("date_to"):
-        exposures = exposures.filter(start__lt=_day_start(filters["date_to"] + datetime.timedelta(days=1)))
+        exposures = exposures.filter(start__lt=day_start(filters["date_to"] + datetime.timedelta(days=1)))
     if filters.get("source"):
         exposures = exposures.filter(source_id=filters["source"])
     if filters.get("exposed"):
@@ -151,12 +152,6 @@ def _status_rank() -> SqlCase:
         default=Value(9),
         output_field=IntegerField(),
     )
-
-
-def _day_start(day: datetime.date) -> datetime.datetime:
-    from firstline.tracing.services import day_start
-
-    return day_start(day)
 
 
 # -- a case's page --------------------------------------------------------------------------------------------------

@@ -30,6 +30,7 @@ from firstline.accounts.selectors import nearest_with_role, officer_for
 from firstline.core import audit, identity
 from firstline.core.bulk import update_rows
 from firstline.core.concurrency import versioned_update
+from firstline.core.dates import day_start, local_today
 from firstline.core.models import AuditAction
 from firstline.core.scoping import scope_of
 from firstline.dispatch.models import OPEN_STATUSES, Task, TaskPriority
@@ -74,15 +75,6 @@ CASE_FIELDS = (
     "outcome_date",
     "notes",
 )
-
-
-def local_today() -> datetime.date:
-    return timezone.localdate()
-
-
-def day_start(day: datetime.date) -> datetime.datetime:
-    """Local midnight at the start of ``day`` (aware)."""
-    return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
 
 
 def window_bounds(case: Case) -> tuple[datetime.datetime, datetime.datetime]:

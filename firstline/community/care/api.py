@@ -35,20 +35,15 @@ from firstline.community.models import (
     FrontlinePost,
     FrontlineWorker,
 )
+from firstline.core.api import FIELD_ERRORS, service_errors
 from firstline.core.pii import sees_full_pii, shown
 from firstline.core.scoping import require, scope_of
 from firstline.people.selectors import person_get_for_user
 from firstline.regions.models import Household
 
-_ERRORS = OpenApiResponse(description="Errors by field: `{field: [message, ...]}`.")
 _FORBIDDEN = OpenApiResponse(description="The caller's role does not allow this.")
 _NOT_FOUND = OpenApiResponse(description="No such record in the caller's view.")
 _CONFLICT = OpenApiResponse(description="`version` is stale: someone else changed the request (`changes_since`).")
-
-
-def _service_errors(error: DjangoValidationError) -> exceptions.ValidationError:
-    detail: Any = error.message_dict if hasattr(error, "error_dict") else {"non_field_errors": error.messages}
-    return exceptions.ValidationError(detail)
 
 
 def _require_care(user: Any) -> None:
@@ -293,7 +288,7 @@ class CareRequestFilter(filters.FilterSet):
 
 _STEP_RESPONSES = {
     200: CareRequestDetailSerializer,
-    400: _ERRORS,
+    400: FIELD_ERRORS,
     403: _FORBIDDEN,
     404: _NOT_FOUND,
     409: _CONFLICT,
@@ -336,7 +331,7 @@ class CareRequestViewSet(
         return self._answer(self._care(kwargs["pk"]))
 
     @extend_schema(
-        request=CareFileSerializer, responses={201: CareRequestDetailSerializer, 400: _ERRORS, 403: _FORBIDDEN}
+        request=CareFileSerializer, responses={201: CareRequestDetailSerializer, 400: FIELD_ERRORS, 403: _FORBIDDEN}
     )
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         require(request.user, Perm.CARE_FILE)
@@ -364,7 +359,7 @@ class CareRequestViewSet(
                 household=household,
             )
         except DjangoValidationError as error:
-            raise _service_errors(error) from error
+            raise service_errors(error) from error
         return self._answer(care, status.HTTP_201_CREATED)
 
     def _step(self, request: Request, pk: Any, serializer_class: type[_StepSerializer], run: Any) -> Response:
@@ -374,7 +369,7 @@ class CareRequestViewSet(
         try:
             care = run(request_user(request), care, serializer.validated_data)
         except DjangoValidationError as error:
-            raise _service_errors(error) from error
+            raise service_errors(error) from error
         return self._answer(care)
 
     @extend_schema(request=AssignSerializer, responses=_STEP_RESPONSES)
@@ -533,7 +528,7 @@ class FrontlineWorkerViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, vie
 
     @extend_schema(
         request=FrontlineWorkerCreateSerializer,
-        responses={201: FrontlineWorkerSerializer, 400: _ERRORS, 403: _FORBIDDEN, 404: _NOT_FOUND},
+        responses={201: FrontlineWorkerSerializer, 400: FIELD_ERRORS, 403: _FORBIDDEN, 404: _NOT_FOUND},
     )
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         require(request.user, Perm.FRONTLINE_MANAGE)
@@ -558,7 +553,7 @@ class FrontlineWorkerViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, vie
                 user=account,
             )
         except DjangoValidationError as error:
-            raise _service_errors(error) from error
+            raise service_errors(error) from error
         worker = selectors.workers_visible_to(request.user).get(pk=worker.pk)
         return Response(
             FrontlineWorkerSerializer(worker, context=self.get_serializer_context()).data,

@@ -29,19 +29,6 @@ SMALL_SELECT = forms.Select(attrs={"class": "form-select form-select-sm"})
 DATE_INPUT = forms.DateInput(attrs={"type": "date", "class": "form-control form-control-sm"}, format="%Y-%m-%d")
 
 
-def add_service_errors(form: forms.Form, error: ValidationError, aliases: dict[str, str] | None = None) -> None:
-    """Put a service's field errors on the form's fields (unknown fields become form-wide errors)."""
-    aliases = aliases or {}
-    if not hasattr(error, "error_dict"):
-        for message in error.messages:
-            form.add_error(None, message)
-        return
-    for name, messages in error.message_dict.items():
-        target = aliases.get(name, name)
-        for message in messages:
-            form.add_error(target if target in form.fields else None, message)
-
-
 class _Styled(forms.Form):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -350,6 +337,12 @@ class HandleForm(_Step):
 
 class ConfirmForm(_Step):
     note = forms.CharField(label=_("Note (optional)"), max_length=NOTE_MAX, required=False)
+
+
+class CloseForRequesterForm(_Step):
+    note = forms.CharField(
+        label=_("How did the requester confirm?"), max_length=NOTE_MAX, help_text=_("e.g. by phone at 15:20")
+    )
 
 
 class ReasonForm(_Step):

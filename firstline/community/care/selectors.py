@@ -234,6 +234,11 @@ class CareAccess:
         return self.is_requester or (self.handles and not self.confirmers_exist)
 
     @property
+    def can_close_for_requester(self) -> bool:
+        """The township closes a handled request on the requester's word (a phone call), saying so."""
+        return self.handles and not self.can_confirm
+
+    @property
     def can_cancel(self) -> bool:
         return self.is_requester or self.handles
 

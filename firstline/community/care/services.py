@@ -510,12 +510,15 @@ def _settle_need(care: CareRequest, *, done: bool) -> None:
 
 @transaction.atomic
 def care_request_confirm(*, actor: User, care: CareRequest, expected_version: int, note: str = "") -> CareRequest:
-    """The requester (the worker, or whoever filed it) confirms the help arrived: closed."""
+    """The requester (the worker, or whoever filed it) confirms the help arrived: closed. The township handling it
+    may close it on the requester's word (a phone call), with a note saying so; the timeline shows who closed it."""
     care = _locked(care)
-    if not _access(actor, care).can_confirm:
-        raise PermissionDenied(_("Only the requester can confirm the request."))
+    access = _access(actor, care)
+    if not (access.can_confirm or access.can_close_for_requester):
+        raise PermissionDenied(_("Only the requester, or the township on the requester's word, can close the request."))
     _expect(care, (CareStatus.HANDLED,), _("Only a handled request can be confirmed."))
-    note = _clean_text(note, name="note", required=False, limit=NOTE_MAX)
+    # Closing for the requester needs the word: how they confirmed it (a call, a visit).
+    note = _clean_text(note, name="note", required=not access.can_confirm, limit=NOTE_MAX)
     now = timezone.now()
     care = _changed(
         care,

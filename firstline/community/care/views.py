@@ -10,7 +10,6 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
@@ -27,6 +26,7 @@ from firstline.community.care.forms import (
     STEP_FORMS,
     AssignForm,
     CareFileForm,
+    CloseForRequesterForm,
     ConfirmForm,
     HandleForm,
     QueueFilterForm,
@@ -34,28 +34,20 @@ from firstline.community.care.forms import (
     SummaryFilterForm,
     WorkerFilterForm,
     WorkerForm,
-    add_service_errors,
 )
 from firstline.community.models import CareRequest, CareStatus
 from firstline.core import audit
 from firstline.core.concurrency import StaleVersionError
+from firstline.core.dates import local_minute
 from firstline.core.exports import Column, audited_export
+from firstline.core.forms import add_service_errors
 from firstline.core.models import AuditAction
+from firstline.core.paging import page_of
 from firstline.core.pii import sees_full_pii, shown
 from firstline.core.ratelimit import RateLimit, RateLimited, hit
 from firstline.core.scoping import require, scope_of
 from firstline.dispatch.models import Task
 from firstline.people.selectors import person_get_for_user
-
-PAGE_SIZE = 50
-
-
-def _page(request: HttpRequest, items: Any) -> Any:
-    return Paginator(items, PAGE_SIZE).get_page(request.GET.get("page"))
-
-
-def _when(value: Any) -> str:
-    return timezone.localtime(value).strftime("%Y-%m-%d %H:%M") if value else ""
 
 
 def _require_any(user: Any, *permissions: str) -> None:
@@ -81,7 +73,7 @@ def _care_columns() -> list[Column]:
     now = timezone.now()
     return [
         (_("Number"), lambda c: c.pk),
-        (_("Filed at"), lambda c: _when(c.created_at)),
+        (_("Filed at"), lambda c: local_minute(c.created_at)),
         (_("Age (hours)"), lambda c: _hours(now - c.created_at)),
         (_("From"), lambda c: c.get_source_display()),
         (_("Person"), lambda c: c.person.name),
@@ -92,12 +84,12 @@ def _care_columns() -> list[Column]:
         (_("Handled by"), lambda c: c.division.name),
         (_("Status"), lambda c: c.get_status_display()),
         (_("Handler"), lambda c: str(c.handler) if c.handler else ""),
-        (_("Due"), lambda c: _when(c.due_at)),
+        (_("Due"), lambda c: local_minute(c.due_at)),
         (_("Overdue"), lambda c: _("yes") if selectors.is_overdue(c, now) else ""),
         (_("Filed on behalf"), lambda c: _("yes") if c.on_behalf else ""),
         (_("What was done"), lambda c: c.action_taken),
-        (_("Handled at"), lambda c: _when(c.handled_at)),
-        (_("Closed at"), lambda c: _when(c.closed_at)),
+        (_("Handled at"), lambda c: local_minute(c.handled_at)),
+        (_("Closed at"), lambda c: local_minute(c.closed_at)),
         (_("Times reopened"), lambda c: c.reopened),
         (_("Jurisdiction"), lambda c: c.path),
     ]
@@ -110,7 +102,7 @@ def _care_columns() -> list[Column]:
 def care_mine(request: HttpRequest) -> HttpResponse:
     """Requests I filed or that are about me, newest first."""
     _require_any(request.user, Perm.CARE_FILE, Perm.CARE_HANDLE)
-    page = _page(request, selectors.care_mine(request.user))
+    page = page_of(request, selectors.care_mine(request.user))
     page.object_list = _rows(page.object_list)
     context = {
         "page_obj": page,
@@ -138,7 +130,7 @@ def care_file(request: HttpRequest) -> HttpResponse:
             messages.success(
                 request,
                 _("Filed. It goes to %(division)s and is due by %(due)s.")
-                % {"division": care.division.name, "due": _when(care.due_at)},
+                % {"division": care.division.name, "due": local_minute(care.due_at)},
             )
             return redirect("community:care_detail", pk=care.pk)
     return render(request, "community/care/file.html", {"form": form, "own": own, "nav_active": "care"})
@@ -186,7 +178,7 @@ def care_queue(request: HttpRequest) -> HttpResponseBase:
             note=f"filters={filters}",
             permission=Perm.CARE_HANDLE,
         )
-    page = _page(request, requests)
+    page = page_of(request, requests)
     page.object_list = _rows(page.object_list)
     context = {"form": form, "page_obj": page, "nav_active": "care_queue"}
     return render(request, "community/care/queue.html", context)
@@ -239,6 +231,8 @@ def _step_forms(request: HttpRequest, care: CareRequest, access: selectors.CareA
     if care.status == CareStatus.HANDLED and access.can_confirm:
         forms["confirm"] = ConfirmForm(initial=initial)
         forms["reopen"] = ReasonForm(initial=initial, prefix="reopen")
+    elif care.status == CareStatus.HANDLED and access.can_close_for_requester:
+        forms["close_for_requester"] = CloseForRequesterForm(initial=initial)
     if care.status not in (CareStatus.CLOSED, CareStatus.CANCELLED) and access.can_cancel:
         forms["cancel"] = ReasonForm(initial=initial, prefix="cancel")
     return forms
@@ -356,7 +350,7 @@ def frontline_list(request: HttpRequest) -> HttpResponseBase:
             note=f"filters={filters} full_pii={full}",
             permission=Perm.FRONTLINE_MANAGE,
         )
-    context = {"form": form, "page_obj": _page(request, workers), "nav_active": "frontline"}
+    context = {"form": form, "page_obj": page_of(request, workers), "nav_active": "frontline"}
     return render(request, "community/care/workers.html", context)
 
 

@@ -178,6 +178,11 @@ _READERS = inline_serializer(
 )
 
 
+def _require_publish(user: Any) -> None:
+    if not scope_of(user).has(Perm.NOTICE_PUBLISH):
+        raise PermissionDenied(_("Your role may not publish notices."))
+
+
 class NoticeViewSet(
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
@@ -217,8 +222,7 @@ class NoticeViewSet(
         return Response(self.get_serializer(notice).data)
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        if not scope_of(request.user).has(Perm.NOTICE_PUBLISH):
-            raise PermissionDenied(_("Your role may not publish notices."))
+        _require_publish(request.user)
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
@@ -234,8 +238,7 @@ class NoticeViewSet(
         return Response(self.get_serializer(notice).data, status=status.HTTP_201_CREATED)
 
     def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        if not scope_of(request.user).has(Perm.NOTICE_PUBLISH):
-            raise PermissionDenied(_("Your role may not publish notices."))
+        _require_publish(request.user)
         notice = self._notice(write=True)
         serializer = self.get_serializer(notice, data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
@@ -255,8 +258,7 @@ class NoticeViewSet(
     @action(detail=True, methods=["post"])
     def publish(self, request: Request, pk: str | None = None) -> Response:
         """Publish a draft to everyone below its division."""
-        if not scope_of(request.user).has(Perm.NOTICE_PUBLISH):
-            raise PermissionDenied(_("Your role may not publish notices."))
+        _require_publish(request.user)
         body = VersionSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         services.notice_publish(
@@ -270,8 +272,7 @@ class NoticeViewSet(
     @action(detail=True, methods=["post"])
     def withdraw(self, request: Request, pk: str | None = None) -> Response:
         """Withdraw a notice: it disappears below and from the public page."""
-        if not scope_of(request.user).has(Perm.NOTICE_PUBLISH):
-            raise PermissionDenied(_("Your role may not publish notices."))
+        _require_publish(request.user)
         body = WithdrawSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         services.notice_withdraw(
@@ -286,8 +287,7 @@ class NoticeViewSet(
     @action(detail=True, methods=["post"], parser_classes=[parsers.MultiPartParser, parsers.FormParser])
     def attachments(self, request: Request, pk: str | None = None) -> Response:
         """Attach files (multipart ``files``); all refused if one is too large or not what its name says."""
-        if not scope_of(request.user).has(Perm.NOTICE_PUBLISH):
-            raise PermissionDenied(_("Your role may not publish notices."))
+        _require_publish(request.user)
         notice = self._notice(write=True)
         uploads = request.FILES.getlist("files")
         stored = services.notice_attach(actor=request_user(request), notice=notice, uploads=uploads)

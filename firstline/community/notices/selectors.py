@@ -18,6 +18,7 @@ from firstline.accounts.models import Department, Membership, User
 from firstline.accounts.roles import SITE_ROLES, Perm
 from firstline.community.models import Notice, NoticeAttachment, NoticeRead, NoticeStatus, PublicReport
 from firstline.core import identity
+from firstline.core.dates import day_start
 from firstline.core.scoping import scope_of
 from firstline.regions.models import Division
 
@@ -254,14 +255,10 @@ def report_list(*, user: Any, filters: Mapping[str, Any]) -> QuerySet[PublicRepo
         reports = reports.filter(path__startswith=getattr(division, "code", division))
     since, until = filters.get("since"), filters.get("until")
     if isinstance(since, datetime.date):
-        reports = reports.filter(created_at__gte=_day_start(since))
+        reports = reports.filter(created_at__gte=day_start(since))
     if isinstance(until, datetime.date):
-        reports = reports.filter(created_at__lt=_day_start(until + datetime.timedelta(days=1)))
+        reports = reports.filter(created_at__lt=day_start(until + datetime.timedelta(days=1)))
     return reports.order_by("-created_at", "-id")
-
-
-def _day_start(day: datetime.date) -> datetime.datetime:
-    return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
 
 
 def report_get_for_user(user: Any, pk: Any) -> PublicReport:

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
@@ -34,30 +32,16 @@ from firstline.community.notices.forms import (
 )
 from firstline.core import audit
 from firstline.core.concurrency import StaleVersionError
+from firstline.core.dates import local_minute
 from firstline.core.exports import Column, audited_export
+from firstline.core.forms import add_service_errors
+from firstline.core.paging import page_of
 from firstline.core.pii import sees_full_pii, shown
 from firstline.core.scoping import require, scope_of
 
-PAGE_SIZE = 50
 NAV_NOTICES = "notices"
 NAV_REPORTS = "reports"
 STALE = gettext_lazy("Someone else changed this record since you opened the page. Please look again.")
-
-
-def _page(request: HttpRequest, items: Any) -> Any:
-    return Paginator(items, PAGE_SIZE).get_page(request.GET.get("page"))
-
-
-def _local(moment: Any) -> str:
-    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M") if moment else ""
-
-
-def _add_errors(form: forms.Form, error: ValidationError) -> None:
-    if not hasattr(error, "error_dict"):
-        form.add_error(None, error.messages)
-        return
-    for key, messages_ in error.message_dict.items():
-        form.add_error(key if key in form.fields else None, messages_)
 
 
 def _flash_errors(request: HttpRequest, error: ValidationError) -> None:
@@ -83,7 +67,7 @@ def notice_list(request: HttpRequest) -> HttpResponseBase:
             (_("Effective from"), lambda n: n.effective_from.isoformat()),
             (_("Until"), lambda n: n.expires_on.isoformat() if n.expires_on else ""),
             (_("Pinned"), lambda n: _("yes") if n.pinned else ""),
-            (_("Published at"), lambda n: _local(n.published_at)),
+            (_("Published at"), lambda n: local_minute(n.published_at)),
             (_("Attachments"), lambda n: n.attachment_count),
             (_("Text"), lambda n: n.body),
         ]
@@ -100,7 +84,7 @@ def notice_list(request: HttpRequest) -> HttpResponseBase:
         "community/notices/list.html",
         {
             "form": form,
-            "page_obj": _page(request, notices),
+            "page_obj": page_of(request, notices),
             "nav_active": NAV_NOTICES,
             "can_publish": scope.has(Perm.NOTICE_PUBLISH),
             "today": timezone.localdate(),
@@ -126,7 +110,7 @@ def notice_create(request: HttpRequest) -> HttpResponse:
             if "publish" in request.POST:
                 notice = services.notice_publish(actor=actor, notice=notice)
         except ValidationError as error:
-            _add_errors(form, error)
+            add_service_errors(form, error)
         else:
             published = notice.status == NoticeStatus.PUBLISHED
             messages.success(
@@ -192,7 +176,7 @@ def notice_edit(request: HttpRequest, pk: int) -> HttpResponse:
         except StaleVersionError:
             form.add_error(None, STALE)
         except ValidationError as error:
-            _add_errors(form, error)
+            add_service_errors(form, error)
         else:
             messages.success(request, _("Saved “%(title)s”.") % {"title": notice.title})
             return redirect("community:notice_detail", pk=notice.pk)
@@ -309,7 +293,7 @@ def notice_readers(request: HttpRequest, pk: int) -> HttpResponseBase:
             (_("Account"), lambda u: u.username),
             (_("Name"), lambda u: u.display_name),
             (_("Jurisdiction"), lambda u: u.where),
-            (_("Read at"), lambda u: _local(u.read_at)),
+            (_("Read at"), lambda u: local_minute(u.read_at)),
         ]
         return audited_export(
             request,
@@ -326,7 +310,7 @@ def notice_readers(request: HttpRequest, pk: int) -> HttpResponseBase:
             "notice": notice,
             "form": form,
             "counts": selectors.notice_read_counts(notice),
-            "page_obj": _page(request, readers),
+            "page_obj": page_of(request, readers),
             "nav_active": NAV_NOTICES,
         },
     )
@@ -338,11 +322,11 @@ def notice_readers(request: HttpRequest, pk: int) -> HttpResponseBase:
 def _report_columns(full_contact: bool) -> list[Column]:
     return [
         (_("No."), lambda r: r.pk),
-        (_("Received"), lambda r: _local(r.created_at)),
+        (_("Received"), lambda r: local_minute(r.created_at)),
         (_("Kind"), lambda r: r.get_kind_display()),
         (_("What happened"), lambda r: r.description),
         (_("Place"), lambda r: r.place),
-        (_("When"), lambda r: _local(r.occurred_at)),
+        (_("When"), lambda r: local_minute(r.occurred_at)),
         (_("Contact"), lambda r: shown(r.contact, "phone", full=full_contact)),
         (_("Routed to"), lambda r: r.division.name),
         (_("Status"), lambda r: r.get_status_display()),
@@ -350,7 +334,7 @@ def _report_columns(full_contact: bool) -> list[Column]:
         (_("Referred to"), lambda r: r.referred_to.name if r.referred_to else ""),
         (_("Answered by notice"), lambda r: r.answer.title if r.answer else ""),
         (_("Triage note"), lambda r: r.triage_note),
-        (_("Triaged at"), lambda r: _local(r.triaged_at)),
+        (_("Triaged at"), lambda r: local_minute(r.triaged_at)),
     ]
 
 
@@ -374,7 +358,7 @@ def report_list(request: HttpRequest) -> HttpResponseBase:
     return render(
         request,
         "community/notices/report_list.html",
-        {"form": form, "page_obj": _page(request, reports), "nav_active": NAV_REPORTS},
+        {"form": form, "page_obj": page_of(request, reports), "nav_active": NAV_REPORTS},
     )
 
 
@@ -438,7 +422,7 @@ def report_triage(request: HttpRequest, pk: int) -> HttpResponse:
         except StaleVersionError:
             form.add_error(None, STALE)
         except ValidationError as error:
-            _add_errors(form, error)
+            add_service_errors(form, error)
         else:
             messages.success(request, _("Report %(n)s triaged.") % {"n": report.pk})
             return redirect("community:report_detail", pk=report.pk)
@@ -517,7 +501,7 @@ def report_answer(request: HttpRequest, pk: int) -> HttpResponse:
         except StaleVersionError:
             bound.add_error(None, STALE)
         except ValidationError as error:
-            _add_errors(bound, error)
+            add_service_errors(bound, error)
         else:
             messages.success(
                 request, _("Report %(n)s is answered by “%(title)s”.") % {"n": report.pk, "title": notice.title}

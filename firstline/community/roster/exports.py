@@ -2,17 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from firstline.core.dates import local_minute
 from firstline.core.exports import Column
 from firstline.core.pii import shown
-
-
-def _when(value: Any) -> str:
-    return timezone.localtime(value).strftime("%Y-%m-%d %H:%M") if value else ""
 
 
 def skills_text(skills: list[str]) -> str:
@@ -42,11 +36,11 @@ def shift_columns() -> list[Column]:
     return [
         (_("Post"), lambda s: s.post.name),
         (_("Member"), lambda s: s.volunteer.person.name),
-        (_("Start"), lambda s: _when(s.start)),
-        (_("End"), lambda s: _when(s.end)),
+        (_("Start"), lambda s: local_minute(s.start)),
+        (_("End"), lambda s: local_minute(s.end)),
         (_("Status"), lambda s: s.get_status_display()),
-        (_("Checked in"), lambda s: _when(s.checked_in_at)),
-        (_("Checked out"), lambda s: _when(s.checked_out_at)),
+        (_("Checked in"), lambda s: local_minute(s.checked_in_at)),
+        (_("Checked out"), lambda s: local_minute(s.checked_out_at)),
         (_("Note"), lambda s: s.note),
         (_("Jurisdiction"), lambda s: s.path),
     ]

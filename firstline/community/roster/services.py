@@ -39,6 +39,7 @@ from firstline.community.models import (
 from firstline.community.roster import coverage, selectors
 from firstline.core import audit, identity
 from firstline.core.concurrency import versioned_update
+from firstline.core.dates import local_minute
 from firstline.core.models import AuditAction
 from firstline.core.scoping import require, scope_of
 from firstline.people.models import Person
@@ -70,18 +71,14 @@ def checkin_early() -> datetime.timedelta:
     return datetime.timedelta(minutes=settings.SHIFT_CHECKIN_EARLY_MINUTES)
 
 
-def _when(value: datetime.datetime) -> str:
-    return timezone.localtime(value).strftime("%Y-%m-%d %H:%M")
-
-
 def shift_label(shift: Shift) -> str:
     """“<post>, <start>–<end>”: how a conflicting shift is named in a refusal."""
     end = timezone.localtime(shift.end)
     same_day = timezone.localtime(shift.start).date() == end.date()
     return _("%(post)s, %(start)s–%(end)s") % {
         "post": shift.post.name,
-        "start": _when(shift.start),
-        "end": end.strftime("%H:%M") if same_day else _when(shift.end),
+        "start": local_minute(shift.start),
+        "end": end.strftime("%H:%M") if same_day else local_minute(shift.end),
     }
 
 
@@ -602,9 +599,9 @@ def shift_check_in(*, actor: User, shift: Shift, now: datetime.datetime | None =
         )
     opens = current.start - checkin_early()
     if now < opens:
-        raise ValidationError({"status": [_("Check-in opens at %(time)s.") % {"time": _when(opens)}]})
+        raise ValidationError({"status": [_("Check-in opens at %(time)s.") % {"time": local_minute(opens)}]})
     if now >= current.end:
-        raise ValidationError({"status": [_("This shift ended at %(time)s.") % {"time": _when(current.end)}]})
+        raise ValidationError({"status": [_("This shift ended at %(time)s.") % {"time": local_minute(current.end)}]})
     before = audit.snapshot(current)
     current = versioned_update(
         current, expected_version=current.version, values={"status": ShiftStatus.ON_DUTY, "checked_in_at": now}

@@ -12,7 +12,6 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.forms import Form
 from django.http import HttpRequest, HttpResponse
@@ -43,11 +42,12 @@ from firstline.community.roster.forms import (
 from firstline.core import audit
 from firstline.core.concurrency import StaleVersionError
 from firstline.core.exports import audited_export
+from firstline.core.forms import add_service_errors
 from firstline.core.links import safe_next
+from firstline.core.paging import page_of
 from firstline.core.pii import mask_changes, sees_full_pii
 from firstline.core.scoping import require, scope_of
 
-PAGE_SIZE = 50
 NAV = "volunteers"
 NAV_POSTS = "duty_posts"
 NAV_DUTY = "my_duty"
@@ -55,20 +55,6 @@ EXPORT_CHUNK = 500
 
 
 # -- helpers ----------------------------------------------------------------------------------------------------
-
-
-def _page(request: HttpRequest, items: Any) -> Any:
-    return Paginator(items, PAGE_SIZE).get_page(request.GET.get("page"))
-
-
-def _service_errors(form: Form, error: ValidationError, aliases: dict[str, str] | None = None) -> None:
-    aliases = aliases or {}
-    if not hasattr(error, "error_dict"):
-        form.add_error(None, error.messages)
-        return
-    for key, field_messages in error.message_dict.items():
-        name = aliases.get(key, key)
-        form.add_error(name if name in form.fields else None, field_messages)
 
 
 def _stale(request: HttpRequest, form: Form, error: StaleVersionError) -> list[dict[str, Any]]:
@@ -109,7 +95,7 @@ def volunteer_list(request: HttpRequest) -> HttpResponseBase:
             note=_note(request),
             permission=Perm.PERSON_EXPORT,
         )
-    page = _page(request, volunteers)
+    page = page_of(request, volunteers)
     page.object_list = list(page.object_list)
     for volunteer in page.object_list:
         volunteer.skill_labels = [services.skill_label(s) for s in volunteer.skills]
@@ -147,7 +133,7 @@ def volunteer_create(request: HttpRequest) -> HttpResponse:
                 **form.volunteer_values(),
             )
         except ValidationError as error:
-            _service_errors(form, error, aliases={"person": "id_number"})
+            add_service_errors(form, error, aliases={"person": "id_number"})
         else:
             messages.success(request, _("%(name)s registered.") % {"name": volunteer.person.name})
             return redirect("community:volunteer_detail", pk=volunteer.pk)
@@ -202,7 +188,7 @@ def volunteer_edit(request: HttpRequest, pk: int) -> HttpResponse:
         except StaleVersionError as error:
             stale_changes = _stale(request, form, error)
         except ValidationError as error:
-            _service_errors(form, error)
+            add_service_errors(form, error)
         else:
             messages.success(request, _("Saved."))
             return redirect("community:volunteer_detail", pk=volunteer.pk)
@@ -305,7 +291,7 @@ def pledge_list(request: HttpRequest) -> HttpResponseBase:
         {
             "form": form,
             "counts": selectors.commitment_counts(request.user),
-            "page_obj": _page(request, records),
+            "page_obj": page_of(request, records),
             "can_edit": services.can_edit_commitments(request.user),
             "nav_active": NAV,
         },
@@ -326,7 +312,7 @@ def commitment_edit(request: HttpRequest, pk: int) -> HttpResponse:
         try:
             services.commitment_update(actor=request_user(request), commitment=commitment, **form.cleaned_data)
         except ValidationError as error:
-            _service_errors(form, error)
+            add_service_errors(form, error)
         else:
             messages.success(request, _("Saved."))
             return redirect("community:pledge_list")
@@ -366,7 +352,7 @@ def post_list(request: HttpRequest) -> HttpResponseBase:
     return render(
         request,
         "community/roster/post_list.html",
-        {"form": form, "page_obj": _page(request, posts), "nav_active": NAV_POSTS, "kinds": PostKind},
+        {"form": form, "page_obj": page_of(request, posts), "nav_active": NAV_POSTS, "kinds": PostKind},
     )
 
 
@@ -382,7 +368,7 @@ def post_create(request: HttpRequest) -> HttpResponse:
         try:
             post = services.post_create(actor=request_user(request), **form.post_values())
         except ValidationError as error:
-            _service_errors(form, error)
+            add_service_errors(form, error)
         else:
             messages.success(request, _("Post “%(name)s” created.") % {"name": post.name})
             return redirect("community:post_roster", pk=post.pk)
@@ -408,7 +394,7 @@ def post_edit(request: HttpRequest, pk: int) -> HttpResponse:
         except StaleVersionError as error:
             stale_changes = _stale(request, form, error)
         except ValidationError as error:
-            _service_errors(form, error)
+            add_service_errors(form, error)
         else:
             messages.success(request, _("Saved."))
             return redirect("community:post_roster", pk=post.pk)
@@ -453,7 +439,7 @@ def post_roster(request: HttpRequest, pk: int) -> HttpResponseBase:
                 note=data.get("note") or "",
             )
         except ValidationError as error:
-            _service_errors(form, error)
+            add_service_errors(form, error)
         else:
             messages.success(
                 request,
@@ -614,7 +600,7 @@ def service_list(request: HttpRequest) -> HttpResponseBase:
             note=_note(request),
             permission=Perm.VOLUNTEER_MANAGE,
         )
-    page = _page(request, volunteers)
+    page = page_of(request, volunteers)
     page.object_list = selectors.service_records(list(page.object_list), **period)
     return render(
         request, "community/roster/service_list.html", {"form": form, "page_obj": page, "nav_active": NAV, **period}

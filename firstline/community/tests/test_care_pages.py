@@ -171,10 +171,10 @@ def test_township_assigns_handles_and_the_requester_confirms_on_the_pages(
     )
     assert response.status_code == 302
     care.refresh_from_db()
-    # The township cannot confirm for the requester
+    # The township closes for the requester only saying how they confirmed.
     login("township")
     denied = client.post(reverse("community:care_step", args=[care.pk, "confirm"]), {"version": care.version})
-    assert denied.status_code == 403
+    assert denied.status_code == 400
     client.force_login(community.medic)
     page = client.get(reverse("community:care_detail", args=[care.pk]))
     assert set(page.context["forms"]) == {"confirm", "reopen", "cancel"}
@@ -408,3 +408,19 @@ def test_home_page_asks_the_requester_to_confirm_and_shows_handlers_the_queue(
     login("township")
     html = client.get(reverse("home")).content.decode()
     assert "1 open in the queue" in html and "1 overdue" in html
+
+
+def test_the_township_closes_on_the_requesters_word_from_the_page(
+    client: Any, login: Any, city: Any, community: Any
+) -> None:
+    care = handled(file_for_medic(community), city)
+    login("township")
+    page = client.get(reverse("community:care_detail", args=[care.pk]))
+    assert "close_for_requester" in page.context["forms"] and "confirm" not in page.context["forms"]
+    assert 'data-testid="close-form"' in page.content.decode()
+    response = client.post(
+        reverse("community:care_step", args=[care.pk, "confirm"]), {"version": care.version, "note": "电话确认"}
+    )
+    assert response.status_code == 302
+    care.refresh_from_db()
+    assert care.status == "closed"

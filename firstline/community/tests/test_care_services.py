@@ -239,13 +239,33 @@ def test_requester_confirms_and_the_request_closes(city: Any, community: Any) ->
 
 
 @pytest.mark.parametrize("username", ["township", "village_a", "grid_a", "city"])
-def test_only_the_requester_confirms(city: Any, community: Any, username: str) -> None:
+def test_only_the_requester_confirms_or_reopens(city: Any, community: Any, username: str) -> None:
     care = handled(file_for_medic(community), city)
-    with pytest.raises((PermissionDenied, Http404)):
+    with pytest.raises((PermissionDenied, Http404, ValidationError)):
         services.care_request_confirm(actor=city[username], care=care, expected_version=care.version)
     with pytest.raises((PermissionDenied, Http404)):
         services.care_request_reopen(actor=city[username], care=care, expected_version=care.version, reason="x")
     assert fresh(care).status == "handled"
+
+
+@pytest.mark.parametrize("username", ["township", "village_a", "city"])
+def test_the_township_closes_on_the_requesters_word_saying_how(city: Any, community: Any, username: str) -> None:
+    care = handled(file_for_medic(community), city)
+    with pytest.raises(ValidationError) as refused:
+        services.care_request_confirm(actor=city[username], care=care, expected_version=care.version)
+    assert "note" in refused.value.message_dict
+    care = services.care_request_confirm(
+        actor=city[username], care=care, expected_version=care.version, note="电话确认：母亲已有人照顾"
+    )
+    assert care.status == "closed"
+    event = CareEvent.objects.filter(request=care, kind="confirmed").get()
+    assert event.actor == city[username] and "电话" in event.note
+
+
+def test_a_grid_worker_cannot_close_for_the_requester(city: Any, community: Any) -> None:
+    care = handled(file_for_medic(community), city)
+    with pytest.raises((PermissionDenied, Http404)):
+        services.care_request_confirm(actor=city["grid_a"], care=care, expected_version=care.version, note="电话")
 
 
 def test_the_filer_confirms_a_request_filed_for_a_colleague(city: Any, community: Any) -> None:

@@ -23,18 +23,12 @@ from rest_framework.routers import DefaultRouter
 
 from firstline.accounts.models import Department, request_user
 from firstline.accounts.roles import Perm
+from firstline.core.api import FIELD_ERRORS, service_errors
 from firstline.core.pii import sees_full_pii, shown
 from firstline.core.scoping import scope_of
 from firstline.quarantine.models import CheckSource, Facility, Floor, HealthCheck, Symptom
 from firstline.quarantine.monitoring import followup, selectors, services
 from firstline.regions.models import Grid
-
-_ERRORS = OpenApiResponse(description="Errors by field: `{field: [message, ...]}`.")
-
-
-def _service_errors(error: DjangoValidationError) -> exceptions.ValidationError:
-    detail: Any = error.message_dict if hasattr(error, "error_dict") else {"non_field_errors": error.messages}
-    return exceptions.ValidationError(detail)
 
 
 class HealthCheckInputSerializer(serializers.Serializer):  # type: ignore[type-arg]
@@ -102,7 +96,7 @@ class HealthCheckViewSet(
         responses={
             201: HealthCheckSerializer,
             200: OpenApiResponse(HealthCheckSerializer, description="The slot's existing check was updated."),
-            400: _ERRORS,
+            400: FIELD_ERRORS,
             403: OpenApiResponse(description="Your role does not record health checks."),
             404: OpenApiResponse(description="No such placement among yours."),
         },
@@ -125,7 +119,7 @@ class HealthCheckViewSet(
                 source=CheckSource.API,
             )
         except DjangoValidationError as error:
-            raise _service_errors(error) from error
+            raise service_errors(error) from error
         return Response(
             HealthCheckSerializer(check).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
         )

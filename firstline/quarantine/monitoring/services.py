@@ -28,25 +28,23 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from firstline.accounts.models import User
-from firstline.accounts.roles import Perm, Role
-from firstline.accounts.selectors import nearest_with_role, officer_for
+from firstline.accounts.roles import Perm
 from firstline.core import audit
 from firstline.core.concurrency import versioned_update
+from firstline.core.dates import day_start, local_minute
 from firstline.core.models import AuditAction
 from firstline.core.scoping import require
 from firstline.dispatch.models import OPEN_STATUSES, Task, TaskPriority, TaskStatus
 from firstline.quarantine.models import (
     CheckSource,
-    Facility,
-    FacilityStaff,
     HealthCheck,
     Placement,
     PlacementKind,
     PlacementStatus,
-    SiteRole,
     Symptom,
 )
 from firstline.quarantine.monitoring import selectors, slots
+from firstline.quarantine.responders import Responders, placement_responder
 
 log = logging.getLogger(__name__)
 
@@ -222,9 +220,11 @@ def health_check_save(
     elif at > now:
         errors["at"] = [_("The time of the check is in the future.")]
     elif at < locked.start_at:
-        errors["at"] = [_("The check is before the person was placed (%(start)s).") % {"start": _when(locked.start_at)}]
+        errors["at"] = [
+            _("The check is before the person was placed (%(start)s).") % {"start": local_minute(locked.start_at)}
+        ]
     elif locked.ended_at is not None and at > locked.ended_at:
-        errors["at"] = [_("The check is after the placement ended (%(end)s).") % {"end": _when(locked.ended_at)}]
+        errors["at"] = [_("The check is after the placement ended (%(end)s).") % {"end": local_minute(locked.ended_at)}]
     if locked.status != PlacementStatus.ACTIVE:
         errors["placement"] = [_("This person is no longer under this placement: record checks on the current one.")]
     if errors:
@@ -274,10 +274,6 @@ def health_check_save(
     return check, created
 
 
-def _when(value: datetime.datetime) -> str:
-    return timezone.localtime(value).strftime("%Y-%m-%d %H:%M")
-
-
 def _placement_type() -> ContentType:
     return ContentType.objects.get_for_model(Placement)
 
@@ -291,18 +287,6 @@ def _open_tasks(placement: Placement, kinds: Iterable[str]) -> QuerySet[Task]:
     )
 
 
-def _site_manager(facility_id: int) -> User | None:
-    staff = (
-        FacilityStaff.objects.filter(
-            facility_id=facility_id, site_role=SiteRole.MANAGER, active=True, user__is_active=True
-        )
-        .select_related("user")
-        .order_by("user__username")
-        .first()
-    )
-    return staff.user if staff is not None else None
-
-
 def _where(placement: Placement) -> str:
     if placement.kind == PlacementKind.CENTRALISED and placement.room is not None:
         return (
@@ -313,23 +297,11 @@ def _where(placement: Placement) -> str:
 
 def _open_alert_task(placement: Placement, check: HealthCheck, *, now: datetime.datetime) -> Task | None:
     """The day's urgent alert task for the placement, unless one is already open (one per placement and day)."""
-    today_start = slots.day_start(timezone.localtime(now).date())
+    today_start = day_start(timezone.localtime(now).date())
     if _open_tasks(placement, [ALERT_TASK_KIND]).filter(created_at__gte=today_start).exists():
         return None
-    assignee_user: User | None = None
-    assignee_grid = None
-    path = placement.path
-    if placement.kind == PlacementKind.CENTRALISED and placement.facility_id is not None:
-        facility = placement.facility
-        assert facility is not None
-        assignee_user = _site_manager(facility.pk) or officer_for(facility.path)
-        path = placement.site_path or facility.path
-    else:
-        assignee_grid = placement.grid
-        assignee_user = placement.responsible
-        if assignee_grid is None and assignee_user is None:
-            assignee_user = officer_for(placement.path)
-    if assignee_user is None and assignee_grid is None:
+    responder = placement_responder(placement)
+    if not responder.found:
         log.warning("health alert for placement %s: nobody to assign it to", placement.pk)
         return None
     with translation.override(settings.LANGUAGE_CODE):
@@ -347,9 +319,9 @@ def _open_alert_task(placement: Placement, check: HealthCheck, *, now: datetime.
         kind=ALERT_TASK_KIND,
         content_type=_placement_type(),
         object_id=str(placement.pk),
-        path=path,
-        assignee_user=assignee_user,
-        assignee_grid=assignee_grid,
+        path=responder.path,
+        assignee_user=responder.user,
+        assignee_grid=responder.grid,
         due_at=now + datetime.timedelta(hours=settings.TASK_URGENT_DUE_HOURS),
         priority=TaskPriority.URGENT,
     )
@@ -405,7 +377,7 @@ def flag_missed(*, now: datetime.datetime | None = None) -> int:
     limit = settings.HEALTH_CHECK_MISSED_LIMIT
     recent = slots.passed(now, 2 * limit)
     first, second = recent[limit - 1], recent[2 * limit - 1]
-    responders = _Responders()
+    responders = Responders()
     opened = 0
     newly = list(_missed_since(first).filter(lost_since__isnull=True).order_by("pk").values_list("pk", flat=True))
     for start in range(0, len(newly), _CHUNK):
@@ -436,31 +408,6 @@ def _locked(placements: QuerySet[Placement]) -> list[Placement]:
     )
 
 
-class _Responders:
-    """Who answers for a site / a place, looked up once per site or township in a run."""
-
-    def __init__(self) -> None:
-        self._sites: dict[int, User | None] = {}
-        self._officers: dict[str, User | None] = {}
-        self._townships: dict[str, User | None] = {}
-
-    def site(self, facility: Facility) -> User | None:
-        if facility.pk not in self._sites:
-            self._sites[facility.pk] = _site_manager(facility.pk) or self.officer(facility.path)
-        return self._sites[facility.pk]
-
-    def officer(self, path: str) -> User | None:
-        if path not in self._officers:
-            self._officers[path] = officer_for(path)
-        return self._officers[path]
-
-    def township(self, path: str) -> User | None:
-        code = path.split("-")[0][:9]
-        if code not in self._townships:
-            self._townships[code] = nearest_with_role(code, Role.TOWNSHIP_OFFICER) or self.officer(path)
-        return self._townships[code]
-
-
 def _missed_title(placement: Placement, *, escalated: bool) -> str:
     limit = settings.HEALTH_CHECK_MISSED_LIMIT
     with translation.override(settings.LANGUAGE_CODE):
@@ -474,7 +421,7 @@ def _missed_title(placement: Placement, *, escalated: bool) -> str:
 
 
 def _flag_chunk(
-    placements: list[Placement], *, lost_at: datetime.datetime, now: datetime.datetime, responders: _Responders
+    placements: list[Placement], *, lost_at: datetime.datetime, now: datetime.datetime, responders: Responders
 ) -> int:
     if not placements:
         return 0
@@ -495,18 +442,8 @@ def _flag_chunk(
     content_type = _placement_type()
     due = now + datetime.timedelta(hours=settings.TASK_URGENT_DUE_HOURS)
     for placement in placements:
-        user: User | None = None
-        grid = None
-        path = placement.path
-        if placement.kind == PlacementKind.CENTRALISED and placement.facility is not None:
-            user = responders.site(placement.facility)
-            path = placement.site_path or placement.facility.path
-        else:
-            grid = placement.grid
-            user = placement.responsible
-            if grid is None and user is None:
-                user = responders.officer(placement.path)
-        if user is None and grid is None:
+        responder = responders.placement(placement)
+        if not responder.found:
             log.warning("lost to follow-up placement %s: nobody to assign it to", placement.pk)
             continue
         tasks.append(
@@ -515,9 +452,9 @@ def _flag_chunk(
                 kind=LOST_TASK_KIND,
                 content_type=content_type,
                 object_id=str(placement.pk),
-                path=path,
-                assignee_user=user,
-                assignee_grid=grid,
+                path=responder.path,
+                assignee_user=responder.user,
+                assignee_grid=responder.grid,
                 due_at=due,
                 priority=TaskPriority.URGENT,
             )
@@ -525,7 +462,7 @@ def _flag_chunk(
     return _create_tasks(tasks)
 
 
-def _escalate_chunk(placements: list[Placement], *, now: datetime.datetime, responders: _Responders) -> int:
+def _escalate_chunk(placements: list[Placement], *, now: datetime.datetime, responders: Responders) -> int:
     tasks = []
     content_type = _placement_type()
     due = now + datetime.timedelta(hours=settings.TASK_URGENT_DUE_HOURS)

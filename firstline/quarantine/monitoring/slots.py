@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.utils import timezone
 
+from firstline.core.dates import day_start
+
 
 @dataclass(frozen=True)
 class Slot:
@@ -87,7 +89,3 @@ def counts_from(current: Slot) -> datetime.datetime:
     """A slot counts for (had to be recorded by) a person placed before this moment: before the slot ended, and on
     its day or earlier (the days before a placement began are not the placement's)."""
     return min(current.end, day_start(current.day + datetime.timedelta(days=1)))
-
-
-def day_start(day: datetime.date) -> datetime.datetime:
-    return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))

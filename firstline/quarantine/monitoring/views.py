@@ -10,7 +10,6 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
@@ -21,8 +20,10 @@ from django.views.decorators.http import require_POST
 
 from firstline.accounts.models import request_user
 from firstline.accounts.roles import Perm
+from firstline.core.dates import local_minute
 from firstline.core.exports import Column, audited_export
 from firstline.core.links import safe_next
+from firstline.core.paging import page_of
 from firstline.core.pii import sees_full_pii, shown
 from firstline.core.scoping import require, scope_of
 from firstline.quarantine.models import HealthCheck, PlacementKind, PlacementStatus, Symptom
@@ -36,7 +37,6 @@ from firstline.quarantine.monitoring.forms import (
 )
 
 TEMPLATES = "quarantine/monitoring/"
-PAGE_SIZE = 50
 TODAY_PAGE_SIZE = 200
 NAV = "quarantine"  # dashboard and lists
 NAV_TODAY = "quarantine_today"  # the fast list
@@ -49,14 +49,6 @@ def _require_any(user: Any, permissions: Iterable[str]) -> None:
     scope = scope_of(user)
     if not any(scope.has(p) for p in permissions):
         raise PermissionDenied
-
-
-def _page(request: HttpRequest, items: Any, size: int = PAGE_SIZE) -> Any:
-    return Paginator(items, size).get_page(request.GET.get("page"))
-
-
-def _when(value: Any) -> str:
-    return timezone.localtime(value).strftime("%Y-%m-%d %H:%M") if value else ""
 
 
 def _symptom_labels(codes: Iterable[str]) -> str:
@@ -115,7 +107,7 @@ def _today_columns(full: bool) -> list[Column]:
     columns += [
         (_("Test due"), lambda r: r.sampling.due_date if r.sampling else ""),
         (_("Due for release"), lambda r: _("yes") if r.release_due else ""),
-        (_("Lost to follow-up since"), lambda r: _when(r.lost_since)),
+        (_("Lost to follow-up since"), lambda r: local_minute(r.lost_since)),
     ]
     return columns
 
@@ -142,7 +134,7 @@ def today(request: HttpRequest) -> HttpResponseBase:
         "form": form,
         "day": day,
         "is_today": day == timezone.localdate(),
-        "page_obj": _page(request, rows, TODAY_PAGE_SIZE),
+        "page_obj": page_of(request, rows, TODAY_PAGE_SIZE),
         "summary": followup.summarise(rows),
         "has_people": has_people,
         "slot_times": [s.label for s in slots.day_slots(day)],
@@ -272,7 +264,7 @@ def _check_columns(full: bool) -> list[Column]:
     return [
         (_("Day"), lambda c: c.day),
         (_("Slot"), lambda c: _slot_label(c.slot)),
-        (_("Time"), lambda c: _when(c.at)),
+        (_("Time"), lambda c: local_minute(c.at)),
         (_("Name"), lambda c: c.person.name),
         (_("ID number"), lambda c: shown(c.person.id_number, "id_number", full=full)),
         (_("Temperature (°C)"), lambda c: c.temperature),
@@ -301,7 +293,7 @@ def check_list(request: HttpRequest) -> HttpResponseBase:
             note=f"filters={ {k: str(v) for k, v in filters.items()} } full_pii={full}",
             permission=Perm.PERSON_EXPORT,
         )
-    page = _page(request, checks)
+    page = page_of(request, checks)
     page.object_list = list(page.object_list)
     labels = dict(Symptom.choices)
     for check in page.object_list:
@@ -317,7 +309,7 @@ def check_list(request: HttpRequest) -> HttpResponseBase:
 
 def _lost_columns(full: bool) -> list[Column]:
     return [
-        (_("Lost since"), lambda p: _when(p.lost_since)),
+        (_("Lost since"), lambda p: local_minute(p.lost_since)),
         (_("Name"), lambda p: p.person.name),
         (_("ID number"), lambda p: shown(p.person.id_number, "id_number", full=full)),
         (_("Phone"), lambda p: shown(p.person.phone, "phone", full=full)),
@@ -347,7 +339,7 @@ def lost_list(request: HttpRequest) -> HttpResponseBase:
         )
     context = {
         "form": form,
-        "page_obj": _page(request, placements),
+        "page_obj": page_of(request, placements),
         "can_export": scope_of(request.user).has(Perm.PERSON_EXPORT),
         "missed_limit": settings.HEALTH_CHECK_MISSED_LIMIT,
         "nav_active": NAV,

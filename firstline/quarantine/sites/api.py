@@ -25,6 +25,7 @@ from rest_framework.routers import BaseRouter
 
 from firstline.accounts.models import User, request_user
 from firstline.accounts.roles import Perm
+from firstline.core.api import FIELD_ERRORS, service_errors
 from firstline.core.pii import sees_full_pii
 from firstline.core.scoping import require, scope_of
 from firstline.people.selectors import person_get_for_user
@@ -43,15 +44,9 @@ from firstline.quarantine.sites import selectors, services
 from firstline.regions.models import Division
 from firstline.tracing.selectors import person_payload
 
-_ERRORS = OpenApiResponse(description="Errors by field: `{field: [message, ...]}`.")
 _FORBIDDEN = OpenApiResponse(description="The caller's roles do not allow this.")
 _NOT_FOUND = OpenApiResponse(description="No such record in the caller's jurisdiction.")
 _CONFLICT = OpenApiResponse(description="Changed by someone else since the given version.")
-
-
-def _service_errors(error: DjangoValidationError) -> exceptions.ValidationError:
-    detail: Any = error.message_dict if hasattr(error, "error_dict") else {"non_field_errors": error.messages}
-    return exceptions.ValidationError(detail)
 
 
 # -- sites -------------------------------------------------------------------------------------------------------
@@ -200,7 +195,7 @@ class FacilityViewSet(
         data = FacilitySerializer(sites, many=True, context=context).data
         return self.get_paginated_response(data) if page is not None else Response(data)
 
-    @extend_schema(request=FacilitySerializer, responses={201: FacilitySerializer, 400: _ERRORS, 403: _FORBIDDEN})
+    @extend_schema(request=FacilitySerializer, responses={201: FacilitySerializer, 400: FIELD_ERRORS, 403: _FORBIDDEN})
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         require(request.user, Perm.FACILITY_MANAGE)
         serializer = FacilitySerializer(data=request.data, context=self.get_serializer_context())
@@ -218,12 +213,12 @@ class FacilityViewSet(
                 note=data.get("note", ""),
             )
         except DjangoValidationError as error:
-            raise _service_errors(error) from error
+            raise service_errors(error) from error
         return Response(FacilitySerializer(facility, context=self.get_serializer_context()).data, status=201)
 
     @extend_schema(
         request=FacilitySerializer,
-        responses={200: FacilitySerializer, 400: _ERRORS, 403: _FORBIDDEN, 404: _NOT_FOUND, 409: _CONFLICT},
+        responses={200: FacilitySerializer, 400: FIELD_ERRORS, 403: _FORBIDDEN, 404: _NOT_FOUND, 409: _CONFLICT},
     )
     def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         require(request.user, Perm.FACILITY_MANAGE)
@@ -241,7 +236,7 @@ class FacilityViewSet(
                 actor=request_user(request), facility=facility, expected_version=version, data=data
             )
         except DjangoValidationError as error:
-            raise _service_errors(error) from error
+            raise service_errors(error) from error
         return Response(FacilitySerializer(facility, context=self.get_serializer_context()).data)
 
     @extend_schema(exclude=True)
@@ -296,7 +291,7 @@ class RoomViewSet(
 
     @extend_schema(
         request=RoomUpdateSerializer,
-        responses={200: RoomSerializer, 400: _ERRORS, 403: _FORBIDDEN, 404: _NOT_FOUND, 409: _CONFLICT},
+        responses={200: RoomSerializer, 400: FIELD_ERRORS, 403: _FORBIDDEN, 404: _NOT_FOUND, 409: _CONFLICT},
     )
     def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         room = selectors.room_get_for_user(request.user, kwargs["pk"])
@@ -328,7 +323,7 @@ class RoomViewSet(
                     actor=actor, room=room, expected_version=version or room.version, note=data["note"]
                 )
         except DjangoValidationError as error:
-            raise _service_errors(error) from error
+            raise service_errors(error) from error
         return Response(RoomSerializer(self.get_queryset().get(pk=room.pk)).data)
 
     @extend_schema(exclude=True)
@@ -547,7 +542,7 @@ class PlacementViewSet(
 
     @extend_schema(
         request=PlacementCreateSerializer,
-        responses={201: PlacementSerializer, 400: _ERRORS, 403: _FORBIDDEN, 404: _NOT_FOUND},
+        responses={201: PlacementSerializer, 400: FIELD_ERRORS, 403: _FORBIDDEN, 404: _NOT_FOUND},
     )
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         require(request.user, Perm.PLACEMENT_MANAGE)
@@ -575,12 +570,12 @@ class PlacementViewSet(
                 care_needs=[(n["kind"], n.get("description", "")) for n in data.get("care_needs") or []],
             )
         except DjangoValidationError as error:
-            raise _service_errors(error) from error
+            raise service_errors(error) from error
         return self._answer(placement, status.HTTP_201_CREATED)
 
     @extend_schema(
         request=PlacementTransferSerializer,
-        responses={201: PlacementSerializer, 400: _ERRORS, 403: _FORBIDDEN, 404: _NOT_FOUND},
+        responses={201: PlacementSerializer, 400: FIELD_ERRORS, 403: _FORBIDDEN, 404: _NOT_FOUND},
     )
     @action(detail=True, methods=["post"])
     def transfer(self, request: Request, pk: str | None = None) -> Response:
@@ -601,7 +596,7 @@ class PlacementViewSet(
                 sensor_number=data.get("sensor_number", ""),
             )
         except DjangoValidationError as error:
-            raise _service_errors(error) from error
+            raise service_errors(error) from error
         return self._answer(new, status.HTTP_201_CREATED)
 
     @extend_schema(
@@ -621,12 +616,12 @@ class PlacementViewSet(
                 early_reason=serializer.validated_data.get("early_reason", ""),
             )
         except DjangoValidationError as error:
-            raise _service_errors(error) from error
+            raise service_errors(error) from error
         return self._answer(result.placement, follow_on=result.follow_on)
 
     @extend_schema(
         request=PlacementEndSerializer,
-        responses={200: PlacementSerializer, 400: _ERRORS, 403: _FORBIDDEN, 404: _NOT_FOUND},
+        responses={200: PlacementSerializer, 400: FIELD_ERRORS, 403: _FORBIDDEN, 404: _NOT_FOUND},
     )
     @action(detail=True, methods=["post"])
     def end(self, request: Request, pk: str | None = None) -> Response:
@@ -642,7 +637,7 @@ class PlacementViewSet(
                 at=serializer.validated_data.get("at"),
             )
         except DjangoValidationError as error:
-            raise _service_errors(error) from error
+            raise service_errors(error) from error
         return self._answer(placement)
 
 

@@ -27,6 +27,7 @@ from firstline.accounts.models import Membership, User
 from firstline.accounts.roles import Perm
 from firstline.core import audit, identity
 from firstline.core.concurrency import versioned_update
+from firstline.core.dates import local_today
 from firstline.core.models import AuditAction
 from firstline.core.scoping import require, scope_of
 from firstline.people.models import Person
@@ -1102,7 +1103,7 @@ def placement_release_with_follow_on(
     """``placement_release``, also returning the follow-on placement it started (if any)."""
     if actor is not None:
         require(actor, Perm.PLACEMENT_MANAGE)
-    today = today or measures.local_today()
+    today = today or local_today()
     placement = _lock_active(placement, actor)
     blockers = release_blockers(placement, today=today)
     early_reason = (early_reason or "").strip()

@@ -9,7 +9,6 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
@@ -26,9 +25,12 @@ from firstline.accounts.models import Membership, User, request_user
 from firstline.accounts.roles import Perm
 from firstline.core import audit
 from firstline.core.concurrency import StaleVersionError
+from firstline.core.dates import local_minute
 from firstline.core.exports import Column, audited_export
+from firstline.core.forms import add_service_errors
 from firstline.core.links import safe_next
 from firstline.core.models import AuditAction
+from firstline.core.paging import page_of
 from firstline.core.pii import sees_full_pii, shown
 from firstline.core.scoping import require, scope_of
 from firstline.people.selectors import person_get_for_user, person_list
@@ -62,33 +64,16 @@ from firstline.quarantine.sites.forms import (
 )
 from firstline.regions.models import Division, DivisionLevel
 
-PAGE_SIZE = 50
 NAV_SITES = "sites"
 NAV_PLACEMENTS = "placements"
 NAV_OCCUPANCY = "occupancy"
 TEMPLATES = "quarantine/sites/"
 
 
-def _page(request: HttpRequest, items: Any, size: int = PAGE_SIZE) -> Any:
-    return Paginator(items, size).get_page(request.GET.get("page"))
-
-
 def _export(request: HttpRequest, rows: Iterable[Any], columns: list[Column], *, basename: str, note: str) -> Any:
     return audited_export(
         request, rows=rows, columns=columns, basename=basename, note=note, permission=Perm.PERSON_EXPORT
     )
-
-
-def _local(moment: Any) -> str:
-    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M") if moment else ""
-
-
-def _add_errors(form: Any, error: ValidationError) -> None:
-    if not hasattr(error, "error_dict"):
-        form.add_error(None, error.messages)
-        return
-    for key, texts in error.message_dict.items():
-        form.add_error(key if key in form.fields else None, texts)
 
 
 def _error_text(error: ValidationError) -> str:
@@ -124,7 +109,7 @@ def facility_list(request: HttpRequest) -> HttpResponseBase:
         return _export(
             request, facilities.iterator(chunk_size=2000), columns, basename="sites", note=f"filters={filters}"
         )
-    page_obj = _page(request, facilities)
+    page_obj = page_of(request, facilities)
     figures = {row["facility"].pk: row for row in selectors.occupancy_rows(list(page_obj))}
     scope = scope_of(request.user)
     return render(
@@ -149,7 +134,7 @@ def facility_create(request: HttpRequest) -> HttpResponse:
         try:
             facility = services.facility_create(actor=request_user(request), **form.service_values())
         except ValidationError as error:
-            _add_errors(form, error)
+            add_service_errors(form, error)
         else:
             messages.success(request, _("Created %(name)s. Add its floors and rooms below.") % {"name": facility.name})
             return redirect("quarantine:facility_detail", pk=facility.pk)
@@ -174,7 +159,7 @@ def facility_edit(request: HttpRequest, pk: int) -> HttpResponse:
         except StaleVersionError:
             form.add_error(None, _("Someone else changed this site since you opened the page. Please look again."))
         except ValidationError as error:
-            _add_errors(form, error)
+            add_service_errors(form, error)
         else:
             messages.success(request, _("Saved %(name)s.") % {"name": facility.name})
             return redirect("quarantine:facility_detail", pk=facility.pk)
@@ -296,7 +281,7 @@ def room_edit(request: HttpRequest, pk: int) -> HttpResponse:
         except StaleVersionError:
             form.add_error(None, _("Someone else changed this room since you opened the page. Please look again."))
         except ValidationError as error:
-            _add_errors(form, error)
+            add_service_errors(form, error)
         else:
             messages.success(request, _("Saved room %(room)s.") % {"room": data["number"]})
             return redirect(reverse("quarantine:facility_detail", args=[room.facility_id]) + "#rooms")
@@ -492,7 +477,7 @@ def occupancy(request: HttpRequest) -> HttpResponseBase:
         ]
         columns += [(label, _figure(key)) for key, label in names]
         return _export(request, rows, columns, basename="occupancy", note=f"division={division}")
-    page_obj = _page(request, rows, 100)
+    page_obj = page_of(request, rows, 100)
     # Each row links its numbers to the site's board and its people: addresses built once, not reversed per cell.
     site_prefix = _url_prefix("quarantine:facility_detail")
     people = reverse("quarantine:placement_list") + "?facility="
@@ -538,10 +523,10 @@ def _placement_columns(full: bool) -> list[Column]:
         (_("Grid"), lambda p: p.grid.name if p.grid else ""),
         (_("Phase"), lambda p: p.get_phase_display()),
         (_("Measure"), lambda p: p.measure.get_measure_type_display() if p.measure else ""),
-        (_("Placed at"), lambda p: _local(p.start_at)),
+        (_("Placed at"), lambda p: local_minute(p.start_at)),
         (_("Release due"), lambda p: p.due_date),
         (_("Status"), lambda p: p.get_status_display()),
-        (_("Ended at"), lambda p: _local(p.ended_at)),
+        (_("Ended at"), lambda p: local_minute(p.ended_at)),
         (_("Reason"), lambda p: p.end_reason),
         (_("Release certificate"), lambda p: p.certificate_number),
         (_("Seal number"), lambda p: p.seal_number),
@@ -568,7 +553,7 @@ def placement_list(request: HttpRequest) -> HttpResponseBase:
         TEMPLATES + "placement_list.html",
         {
             "form": form,
-            "page_obj": _page(request, placements),
+            "page_obj": page_of(request, placements),
             "today": timezone.localdate(),
             "nav_active": NAV_PLACEMENTS,
             "can_export": scope.has(Perm.PERSON_EXPORT),
@@ -698,7 +683,7 @@ def placement_create(request: HttpRequest) -> HttpResponse:
                 care_needs=form.care_needs(),
             )
         except ValidationError as error:
-            _add_errors(form, error)
+            add_service_errors(form, error)
         else:
             messages.success(request, _("%(name)s is placed: %(where)s.") % {"name": person.name, "where": placement})
             return redirect("quarantine:placement_detail", pk=placement.pk)
@@ -739,7 +724,7 @@ def placement_transfer(request: HttpRequest, pk: int) -> HttpResponse:
                 actor=request_user(request), placement=placement, room=room, reason=data["reason"]
             )
         except ValidationError as error:
-            _add_errors(form, error)
+            add_service_errors(form, error)
         else:
             messages.success(request, _("Moved %(name)s: %(where)s.") % {"name": placement.person.name, "where": new})
             # Sent home from a site, the new placement may be the grid's alone: the site's staff stay on the old one.

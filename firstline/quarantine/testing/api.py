@@ -29,6 +29,7 @@ from rest_framework.routers import BaseRouter
 
 from firstline.accounts.models import request_user
 from firstline.accounts.roles import Perm
+from firstline.core.api import FIELD_ERRORS, service_errors
 from firstline.core.pii import sees_full_pii
 from firstline.core.scoping import require
 from firstline.people.models import IdType
@@ -39,15 +40,9 @@ from firstline.screening.imports import services as imports
 from firstline.screening.models import ImportKind, ImportMode
 from firstline.tracing.selectors import person_payload
 
-_ERRORS = OpenApiResponse(description="Errors by field: `{field: [message, ...]}`.")
 _FORBIDDEN = OpenApiResponse(description="The caller's roles do not allow this.")
 _NOT_FOUND = OpenApiResponse(description="No such sampling in the caller's jurisdiction.")
 _RESULTS = [(value, label) for value, label in TestResult.choices if value]
-
-
-def _service_errors(error: DjangoValidationError) -> exceptions.ValidationError:
-    detail: Any = error.message_dict if hasattr(error, "error_dict") else {"non_field_errors": error.messages}
-    return exceptions.ValidationError(detail)
 
 
 class SamplingSerializer(serializers.ModelSerializer[Sampling]):
@@ -207,7 +202,7 @@ class SamplingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         responses={
             200: SamplingResultAnswerSerializer,
             201: SamplingResultAnswerSerializer,
-            400: _ERRORS,
+            400: FIELD_ERRORS,
             403: _FORBIDDEN,
             404: _NOT_FOUND,
         },
@@ -223,13 +218,13 @@ class SamplingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         try:
             recorded = services.sampling_record(actor=request_user(request), sampling=sampling, **values)
         except DjangoValidationError as error:
-            raise _service_errors(error) from error
+            raise service_errors(error) from error
         created = sampling is None and recorded.due_date is None and recorded.version == 1
         return self._answer(recorded, status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
     @extend_schema(
         request=ResultEntrySerializer,
-        responses={200: SamplingResultAnswerSerializer, 400: _ERRORS, 403: _FORBIDDEN, 404: _NOT_FOUND},
+        responses={200: SamplingResultAnswerSerializer, 400: FIELD_ERRORS, 403: _FORBIDDEN, 404: _NOT_FOUND},
     )
     @action(detail=True, methods=["post"])
     def result(self, request: Request, pk: str | None = None) -> Response:
@@ -242,7 +237,7 @@ class SamplingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         try:
             sampling = services.result_enter(actor=request_user(request), sampling=sampling, **data.validated_data)
         except DjangoValidationError as error:
-            raise _service_errors(error) from error
+            raise service_errors(error) from error
         notice = ""
         if previous == TestResult.POSITIVE and sampling.result != previous and sampling.case_id:
             notice = _("The suspected case stays open: the CDC excludes it on the case page.")
@@ -260,7 +255,7 @@ class ResultViewSet(viewsets.GenericViewSet[Sampling]):
 
     @extend_schema(
         request=ResultPushSerializer,
-        responses={200: SamplingSerializer, 400: _ERRORS, 403: _FORBIDDEN},
+        responses={200: SamplingSerializer, 400: FIELD_ERRORS, 403: _FORBIDDEN},
     )
     def create(self, request: Request) -> Response:
         """One result: matched to the person's sampling by tube, else that day's; an unscheduled one otherwise."""
@@ -270,13 +265,13 @@ class ResultViewSet(viewsets.GenericViewSet[Sampling]):
         try:
             sampling = services.result_push(actor=request_user(request), **data.validated_data)
         except DjangoValidationError as error:
-            raise _service_errors(error) from error
+            raise service_errors(error) from error
         sampling = selectors.sampling_get_for_user(request.user, sampling.pk)
         return Response(SamplingSerializer(sampling, context=self.get_serializer_context()).data)
 
     @extend_schema(
         request={"multipart/form-data": ResultImportSerializer},
-        responses={202: _IMPORT_ANSWER, 400: _ERRORS, 403: _FORBIDDEN},
+        responses={202: _IMPORT_ANSWER, 400: FIELD_ERRORS, 403: _FORBIDDEN},
     )
     @action(detail=False, methods=["post"], url_path="import", parser_classes=[MultiPartParser, FormParser])
     def import_list(self, request: Request) -> Response:
@@ -290,7 +285,7 @@ class ResultViewSet(viewsets.GenericViewSet[Sampling]):
         try:
             job = imports.import_upload(actor=actor, upload=data.validated_data["file"], kind=ImportKind.LAB_RESULTS)
         except DjangoValidationError as error:
-            raise _service_errors(error) from error
+            raise service_errors(error) from error
         status_url = request.build_absolute_uri(reverse("import-detail", args=[job.pk]))
         try:
             job = imports.import_start(

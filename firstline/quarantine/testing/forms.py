@@ -1,5 +1,5 @@
 """Forms of the testing pages: they parse input; the rules (time not in the future, unique tube, who may write) are
-the services', whose errors ``add_service_errors`` puts next to the fields."""
+the services', whose errors ``core.forms.add_service_errors`` puts next to the fields."""
 
 from __future__ import annotations
 
@@ -19,15 +19,6 @@ from firstline.screening.imports.forms import UploadForm
 
 def _moment_input() -> forms.DateTimeInput:
     return forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
-
-
-def add_service_errors(form: forms.Form, error: ValidationError) -> None:
-    """Put a service's errors next to their fields (the others above the form)."""
-    if not hasattr(error, "error_dict"):
-        form.add_error(None, error.messages)
-        return
-    for key, messages in error.message_dict.items():
-        form.add_error(key if key in form.fields else None, messages)
 
 
 class SamplingFilterForm(forms.Form):

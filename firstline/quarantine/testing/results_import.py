@@ -49,6 +49,7 @@ from firstline.accounts.models import User
 from firstline.accounts.roles import Perm
 from firstline.core import bulk, identity, spreadsheets
 from firstline.core.context import current as request_context
+from firstline.core.dates import local_today
 from firstline.core.models import AuditAction, AuditEvent
 from firstline.core.scoping import scope_of
 from firstline.people.models import IdType, Person
@@ -242,7 +243,7 @@ class ResultImporter:
         self.dry_run = job.dry_run
         self.mode = job.mode
         self.mapping: dict[str, int] = {k: int(v) for k, v in job.mapping.items()}
-        self.today = today or services.local_today()
+        self.today = today or local_today()
         self.now = timezone.now()
         self.tz = timezone.get_current_timezone()
         self.summary = ResultSummary()

@@ -31,6 +31,7 @@ from firstline.accounts.roles import Perm, Role
 from firstline.accounts.selectors import nearest_with_role, officer_for
 from firstline.core import audit, identity
 from firstline.core.concurrency import versioned_update
+from firstline.core.dates import local_today
 from firstline.core.models import AuditAction
 from firstline.core.scoping import require, scope_of
 from firstline.dispatch.models import OPEN_STATUSES, Task, TaskPriority
@@ -44,9 +45,9 @@ from firstline.quarantine.models import (
     ResultSource,
     Sampling,
     SamplingStatus,
-    SiteRole,
     TestResult,
 )
+from firstline.quarantine.responders import site_manager
 from firstline.regions.models import Grid
 from firstline.tracing import services as tracing
 from firstline.tracing.models import Case, Classification, FoundBy
@@ -58,10 +59,6 @@ TUBE_MAX = 40
 LAB_MAX = 100
 MISSED_TASK = "sampling_missed"
 POSITIVE_TASK = "positive_result"
-
-
-def local_today() -> datetime.date:
-    return timezone.localdate()
 
 
 def day_of(moment: datetime.datetime) -> datetime.date:
@@ -601,18 +598,6 @@ def result_push(
 # -- overdue samplings --------------------------------------------------------------------------------------------
 
 
-def _site_manager(facility_id: int) -> User | None:
-    staff = (
-        FacilityStaff.objects.filter(
-            facility_id=facility_id, site_role=SiteRole.MANAGER, active=True, user__is_active=True
-        )
-        .select_related("user")
-        .order_by("user__username")
-        .first()
-    )
-    return staff.user if staff is not None else None
-
-
 def _missed_title(name: str, days: list[datetime.date]) -> str:
     with translation.override(settings.LANGUAGE_CODE):
         return _("Missed sampling: %(name)s (due %(days)s): sample now or record why") % {
@@ -626,7 +611,7 @@ def _missed_assignee(placement: Placement | None, sampling: Sampling) -> dict[st
     if placement is not None and placement.kind == PlacementKind.HOME and placement.grid_id is not None:
         return {"assignee_grid": placement.grid, "assignee_user": placement.responsible, "path": placement.path}
     if placement is not None and placement.facility_id is not None:
-        manager = _site_manager(placement.facility_id)
+        manager = site_manager(placement.facility_id)
         path = placement.site_path or placement.path
         if manager is None:
             manager = officer_for(path)

@@ -8,7 +8,6 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
@@ -19,7 +18,10 @@ from django.views.decorators.http import require_POST
 from firstline.accounts.models import request_user
 from firstline.accounts.roles import Perm
 from firstline.core import audit
+from firstline.core.dates import local_minute
 from firstline.core.exports import Column, audited_export
+from firstline.core.forms import add_service_errors
+from firstline.core.paging import page_of
 from firstline.core.pii import sees_full_pii, shown
 from firstline.core.scoping import require, scope_of
 from firstline.people.selectors import person_get_for_user
@@ -32,17 +34,11 @@ from firstline.quarantine.testing.forms import (
     SamplingFilterForm,
     SamplingRecordForm,
     UnscheduledSamplingForm,
-    add_service_errors,
 )
 from firstline.screening.imports import services as imports
 from firstline.screening.models import ImportKind
 
-PAGE_SIZE = 50
 NAV = "samplings"
-
-
-def _when(value: Any) -> str:
-    return timezone.localtime(value).strftime("%Y-%m-%d %H:%M") if value else ""
 
 
 def _where(sampling: Sampling) -> str:
@@ -59,10 +55,10 @@ def _columns(full: bool) -> list[Column]:
         (_("ID number"), lambda s: shown(s.person.id_number, "id_number", full=full)),
         (_("Where"), _where),
         (_("Status"), lambda s: s.get_status_display()),
-        (_("Sampled at"), lambda s: _when(s.sampled_at)),
+        (_("Sampled at"), lambda s: local_minute(s.sampled_at)),
         (_("Tube barcode"), lambda s: s.tube_code),
         (_("Result"), lambda s: s.get_result_display() if s.result else ""),
-        (_("Result time"), lambda s: _when(s.result_at)),
+        (_("Result time"), lambda s: local_minute(s.result_at)),
         (_("Laboratory"), lambda s: s.lab),
         (_("Result from"), lambda s: s.get_result_source_display() if s.result_source else ""),
         (_("Case"), lambda s: s.case_id or ""),
@@ -90,7 +86,7 @@ def _list(request: HttpRequest, *, view: str = "") -> HttpResponseBase:
             note=note,
             permission=Perm.PERSON_EXPORT,
         )
-    page = Paginator(samplings, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = page_of(request, samplings)
     scope = scope_of(request.user)
     context = {
         "form": form,
@@ -232,7 +228,7 @@ def _import_columns() -> list[Column]:
     return [
         (_("File"), lambda j: j.original_name),
         (_("Uploaded by"), lambda j: j.uploaded_by.username),
-        (_("Uploaded at"), lambda j: _when(j.created_at)),
+        (_("Uploaded at"), lambda j: local_minute(j.created_at)),
         (_("Status"), lambda j: j.get_status_display()),
         (_("Rows"), lambda j: j.summary.get("rows", "")),
         (_("New results"), lambda j: j.summary.get("created", "")),
@@ -270,6 +266,6 @@ def results_import(request: HttpRequest) -> HttpResponseBase:
             note="",
             permission=Perm.RESULT_ENTER,
         )
-    page = Paginator(jobs, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = page_of(request, jobs)
     context = {"form": form, "filters": filters, "page_obj": page, "nav_active": NAV}
     return render(request, "quarantine/testing/results_import.html", context, status=400 if form.errors else 200)

@@ -664,3 +664,42 @@ def test_a_code_reused_by_a_new_venue_row_is_looked_up_afresh(anonymous, city):
     # Then the check-in lands on the new row
     response = anonymous.post(API, {"venue": "SAME2345", "phone": "13800001234"}, format="json")
     assert response.status_code == 201 and CheckIn.objects.get().venue_id == second.pk
+
+
+# -- the fast path ------------------------------------------------------------------------------------------------
+
+
+def test_a_json_check_in_is_answered_before_the_rest_of_the_stack(venue):
+    from django.test import RequestFactory
+
+    from firstline.tracing.venues.middleware import CheckinFastPathMiddleware
+
+    def stack(request: Any) -> Any:
+        raise AssertionError("went down the middleware stack")
+
+    middleware = CheckinFastPathMiddleware(stack)
+    request = RequestFactory().post(
+        API, data={"venue": venue.code, "phone": "13800138000"}, content_type="application/json"
+    )
+    request.COOKIES["django_language"] = "en"
+    response = middleware(request)
+    assert response.status_code == 201 and response["Content-Language"] == "en"
+    assert CheckIn.objects.filter(venue=venue, phone="13800138000").count() == 1
+    # Anything else goes down the stack as usual.
+    for other in (
+        RequestFactory().post(API, data={"venue": venue.code}),  # a form body: DRF serves it
+        RequestFactory().get(API),
+        RequestFactory().post("/api/v1/venues/", data={}, content_type="application/json"),
+    ):
+        with pytest.raises(AssertionError, match="middleware stack"):
+            middleware(other)
+
+
+def test_the_fast_path_keeps_the_security_headers_and_sets_no_cookie(venue):
+    response = APIClient().post(API, {"venue": venue.code, "phone": "13800138000"}, format="json")
+    assert response.status_code == 201
+    assert response["X-Content-Type-Options"] == "nosniff"
+    assert not response.cookies
+    # Errors are in the installation's language unless the visitor chose another.
+    unknown = APIClient().post(API, {"venue": "NOPE", "phone": "13800138000"}, format="json")
+    assert unknown.status_code == 404 and unknown["Content-Language"] == "zh-hans"

@@ -13,7 +13,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from firstline.quarantine import measures
+from firstline.core.dates import local_today
 from firstline.quarantine.models import Facility, Placement, PlacementStatus
 from firstline.quarantine.sites import services
 
@@ -74,7 +74,7 @@ class Command(BaseCommand):
     @staticmethod
     def _day(value: str | None) -> datetime.date:
         if not value:
-            return measures.local_today()
+            return local_today()
         try:
             return datetime.date.fromisoformat(value)
         except ValueError as exc:
