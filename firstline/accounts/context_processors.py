@@ -7,7 +7,7 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from firstline.accounts.roles import Perm
+from firstline.accounts.roles import SITE_ROLES, Perm
 from firstline.core.scoping import Scope, scope_of
 
 
@@ -100,7 +100,7 @@ def _community(scope: Scope) -> NavGroup:
         group.add("frontline", _("Frontline workers"), "community:frontline_list")
     if scope.has(Perm.VOLUNTEER_MANAGE):
         group.add("volunteers", _("Party members and volunteers"), "community:volunteer_list")
-    if scope.paths:
+    if scope.paths or scope.department_ids or scope.roles & SITE_ROLES:
         group.add("notices", _("Notices"), "community:notice_list")
     if scope.has(Perm.REPORT_HANDLE):
         group.add("reports", _("Public reports"), "community:report_list")

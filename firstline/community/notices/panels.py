@@ -17,10 +17,17 @@ from firstline.core.scoping import scope_of
 HOME_NOTICES = 6  # how many lines the block shows; the list page has the rest
 
 
+def reads_notices(scope: Any) -> bool:
+    """Everyone with a jurisdiction, and staff who work somewhere without one (site staff, department officers)."""
+    from firstline.accounts.roles import SITE_ROLES
+
+    return bool(scope.paths or scope.department_ids or scope.roles & SITE_ROLES)
+
+
 def home_context(request: HttpRequest) -> dict[str, Any] | None:
     """Two queries: the first notices in force, and how many there are / are unread (left out when none)."""
     user = request.user
-    if not scope_of(user).paths:
+    if not reads_notices(scope_of(user)):
         return None
     feed = selectors.notice_feed(user)
     notices = list(feed[:HOME_NOTICES])

@@ -77,9 +77,10 @@ def test_a_withdrawn_notice_disappears_below_but_stays_for_the_publisher(city, s
     assert event.changes["status"] == ["published", "withdrawn"]
 
 
-def test_outsiders_and_department_officers_see_no_notices(city, spread):
+def test_outsiders_see_no_notices_and_department_officers_those_of_the_division_they_serve(city, spread):
     assert visible_titles(city["outsider"]) == set()
-    assert visible_titles(city["police"]) == set()
+    # The police department serves 玉树市: the city's notices (and those above), not the townships' own.
+    assert visible_titles(city["police"]) == {"city"}
 
 
 # -- writes ----------------------------------------------------------------------------------------------------
@@ -373,3 +374,17 @@ def test_the_home_page_shows_notices_in_force_pinned_first_unread_marked(client,
 def test_the_home_block_is_left_out_when_there_is_nothing_to_show(client, login, city, home_block):
     login("grid_a")
     assert 'data-testid="home-notices"' not in client.get(reverse("home")).content.decode()
+
+
+def test_site_staff_and_department_officers_read_the_notices_where_they_work(city, community):
+    township = make_notice(city, title="结古街道核酸检测安排")
+    city_wide = make_notice(city, actor="city", code="632701", title="玉树市疫情防控规定")
+    draft = make_notice(city, title="草稿", publish=False)
+    elsewhere = make_notice(city, actor="other_township", code="632701101", title="隆宝镇通知")
+    # `medic` is site staff registered in 结古街道 (no jurisdiction); `police` serves 玉树市 (632701).
+    medic = set(selectors.notices_visible_to(community.medic).values_list("pk", flat=True))
+    assert medic == {township.pk, city_wide.pk}
+    police = set(selectors.notices_visible_to(city["police"]).values_list("pk", flat=True))
+    assert police == {city_wide.pk}
+    assert draft.pk not in medic | police and elsewhere.pk not in medic | police
+    assert panels.reads_notices(community.medic.scope) and not panels.reads_notices(city["outsider"].scope)
