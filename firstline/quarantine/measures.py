@@ -104,10 +104,25 @@ def schedule_samplings(placement: Placement, *, actor: Any = None) -> tuple[int,
             changes=lambda s: {"status": [SamplingStatus.SCHEDULED, SamplingStatus.CANCELLED]},
         )
     # Samplings of this placement's days that an earlier placement of the person scheduled move over with them.
-    moved = [s for s in existing if s.due_date in wanted and s.placement_id != placement.pk]
+    moved = [
+        s
+        for s in existing
+        if s.due_date in wanted and s.placement_id != placement.pk and s.status == SamplingStatus.SCHEDULED
+    ]
     if moved:
         Sampling.objects.filter(pk__in=[s.pk for s in moved], status=SamplingStatus.SCHEDULED).update(
             placement=placement, facility_id=placement.facility_id, site_path=placement.site_path
+        )
+        was = {s.pk: (s.placement_id, s.facility_id) for s in moved}
+        audit.record_many(
+            actor=actor,
+            action=AuditAction.UPDATE,
+            instances=moved,
+            changes=lambda s: {
+                "placement": [was[s.pk][0], placement.pk],
+                "facility": [was[s.pk][1], placement.facility_id],
+            },
+            note="moved to the new placement",
         )
     new = [
         Sampling(

@@ -342,12 +342,12 @@ class CareRequestViewSet(
         if data.get("worker") is not None:
             worker = FrontlineWorker.objects.select_related("person").filter(pk=data["worker"]).first()
             if worker is None:
-                raise exceptions.ValidationError({"worker": ["Unknown frontline worker."]})
+                raise exceptions.ValidationError({"worker": [str(services.WORKER_NOT_PICKABLE)]})
         household = None
         if data.get("household") is not None:
             household = Household.objects.filter(pk=data["household"]).first()
             if household is None:
-                raise exceptions.ValidationError({"household": ["Unknown household."]})
+                raise exceptions.ValidationError({"household": [str(services.HOUSEHOLD_NOT_PICKABLE)]})
         try:
             care = services.care_request_file(
                 actor=request_user(request),
@@ -380,7 +380,7 @@ class CareRequestViewSet(
         def run(actor: User, care: CareRequest, data: dict[str, Any]) -> CareRequest:
             handler = User.objects.filter(pk=data["handler"], is_active=True).first()
             if handler is None:
-                raise DjangoValidationError({"handler": ["Unknown user."]})
+                raise DjangoValidationError({"handler": [str(services.HANDLER_NOT_PICKABLE)]})
             return services.care_request_assign(
                 actor=actor, care=care, handler=handler, expected_version=data["version"], note=data["note"]
             )

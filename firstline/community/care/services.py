@@ -38,6 +38,7 @@ from django.db.models.functions import Length
 from django.http import Http404
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from firstline.accounts.models import Membership, User
 from firstline.accounts.roles import Perm, Role
@@ -66,6 +67,11 @@ from firstline.quarantine.models import CareNeed, CareNeedKind, CareNeedStatus
 from firstline.regions.models import Division, Household
 
 TASK_KIND = "care_request"
+# One answer for a record that does not exist and one outside the caller's view (the API answers unknown ids with
+# these too), so the messages do not tell whether an out-of-scope record exists.
+WORKER_NOT_PICKABLE = gettext_lazy("You cannot pick this worker: give their account name or ID number instead.")
+HOUSEHOLD_NOT_PICKABLE = gettext_lazy("Choose the worker's household or one in your jurisdiction.")
+HANDLER_NOT_PICKABLE = gettext_lazy("Choose someone with a role in the request's township.")
 DESCRIPTION_MAX = 2000
 NOTE_MAX = 1000
 
@@ -293,9 +299,7 @@ def _worker_for_filing(actor: User, worker: FrontlineWorker | None, worker_key: 
                 message = _("%(name)s is no longer on the front line.") % {"name": worker.person.name}
                 raise ValidationError({"worker": [message]})
             return worker
-        raise ValidationError(
-            {"worker": [_("You cannot pick this worker: give their account name or ID number instead.")]}
-        )
+        raise ValidationError({"worker": [str(WORKER_NOT_PICKABLE)]})
     if worker_key.strip():
         found = selectors.worker_by_key(worker_key)
         if found is None:
@@ -316,7 +320,7 @@ def _household_for(actor: User, worker: FrontlineWorker, household: Household | 
     if household is None or (own is not None and household.pk == own.pk):
         return own
     if not Household.objects.visible_to(actor).filter(pk=household.pk).exists():
-        raise ValidationError({"household": [_("Choose the worker's household or one in your jurisdiction.")]})
+        raise ValidationError({"household": [str(HOUSEHOLD_NOT_PICKABLE)]})
     return household
 
 
@@ -432,42 +436,40 @@ def care_request_assign(
         raise PermissionDenied(_("Only the handlers of the request's township can assign it."))
     _expect(care, OPEN_CARE_STATUSES, _("Only an open or assigned request can be assigned."))
     if not selectors.handler_candidates(actor, care).filter(pk=handler.pk).exists():
-        raise ValidationError({"handler": [_("Choose someone with a role in the request's township.")]})
+        raise ValidationError({"handler": [str(HANDLER_NOT_PICKABLE)]})
     note = _clean_text(note, name="note", required=False, limit=NOTE_MAX)
-    care = _changed(
-        care,
-        actor=actor,
-        expected_version=expected_version,
-        values={"handler": handler, "status": CareStatus.ASSIGNED},
-        kind=CareEventKind.ASSIGNED,
-        note=" · ".join(part for part in (str(handler), note) if part),
-    )
-    now = timezone.now()
-    task_values: dict[str, Any] = {
-        "assignee_user": handler,
-        "assignee_grid": None,
-        "assignee_department": None,
-        "status": TaskStatus.IN_PROGRESS,
-        "path": care.path,
-        "due_at": max(care.due_at, now + datetime.timedelta(hours=settings.TASK_ESCALATION_GRACE_HOURS)),
-        "closed_at": None,
-    }
+    due = max(care.due_at, timezone.now() + datetime.timedelta(hours=settings.TASK_ESCALATION_GRACE_HOURS))
+    values: dict[str, Any] = {"handler": handler, "status": CareStatus.ASSIGNED}
     if care.task_id is None:
-        task = task_create(
+        # Filed when the township had no officer: the task starts now, linked through the audited, versioned write.
+        values["task"] = task_create(
             actor=None,
             title=_task_title(care, care.person.name),
             kind=TASK_KIND,
             related=care,
             path=care.path,
             assignee_user=handler,
-            due_at=task_values["due_at"],
+            due_at=due,
             priority=care.urgency,
         )
-        Task.objects.filter(pk=task.pk).update(status=TaskStatus.IN_PROGRESS)
-        CareRequest.objects.filter(pk=care.pk).update(task=task)
-        care.task = task
-    else:
-        _task_follows(care, actor=actor, values=task_values, kind=CareEventKind.ASSIGNED)
+    care = _changed(
+        care,
+        actor=actor,
+        expected_version=expected_version,
+        values=values,
+        kind=CareEventKind.ASSIGNED,
+        note=" · ".join(part for part in (str(handler), note) if part),
+    )
+    task_values: dict[str, Any] = {
+        "assignee_user": handler,
+        "assignee_grid": None,
+        "assignee_department": None,
+        "status": TaskStatus.IN_PROGRESS,
+        "path": care.path,
+        "due_at": due,
+        "closed_at": None,
+    }
+    _task_follows(care, actor=actor, values=task_values, kind=CareEventKind.ASSIGNED)
     return care
 
 

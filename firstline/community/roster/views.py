@@ -463,12 +463,12 @@ def post_roster(request: HttpRequest, pk: int) -> HttpResponseBase:
 
 
 def _shift_initial(post: Any, monday: datetime.date) -> dict[str, Any]:
-    """The form starts on the week's first day (today in the current week) at the post's opening hour."""
+    """The form starts on the week's first day (today in the current week) at the post's opening hour (local)."""
     today = timezone.localdate()
     day = today if monday <= today < monday + coverage.DAY * 7 else monday
-    start = datetime.datetime.combine(day, post.opens_at)
+    start = timezone.make_aware(datetime.datetime.combine(day, post.opens_at))
     end_day = day if post.closes_at > post.opens_at else day + coverage.DAY
-    return {"start": start, "end": datetime.datetime.combine(end_day, post.closes_at)}
+    return {"start": start, "end": timezone.make_aware(datetime.datetime.combine(end_day, post.closes_at))}
 
 
 @login_required

@@ -66,6 +66,27 @@ def test_filing_errors_are_by_field(api: Any, city: Any, community: Any) -> None
     assert response.status_code == 400 and "worker" in response.json()
 
 
+def test_an_unknown_id_and_one_out_of_scope_get_the_same_answer(api: Any, city: Any, community: Any) -> None:
+    """The errors must not tell a caller whether a worker, household or user exists outside their view."""
+    client = api("grid_a")
+    body = {"category": "meals", "description": "x"}
+
+    def error(field: str, value: int, url: str = URL, extra: dict[str, Any] | None = None) -> Any:
+        response = client.post(url, {**body, **(extra or {}), field: value}, format="json")
+        assert response.status_code == 400, response.content
+        return response.json()[field]
+
+    hidden = worker_in_longbao(city)
+    assert error("worker", hidden.pk) == error("worker", 999_999)
+    own = {"worker": community.worker_site.pk}
+    assert error("household", city.household_c.pk, extra=own) == error("household", 999_999, extra=own)
+    care = file_for_medic(community)
+    client = api("township")
+    assign = f"{URL}{care.pk}/assign/"
+    version = {"version": care.version}
+    assert error("handler", city["other_township"].pk, assign, version) == error("handler", 999_999, assign, version)
+
+
 def test_permission_and_scope(api: Any, city: Any, community: Any) -> None:
     care = file_for_medic(community)
     assert api("outsider").get(URL).status_code == 403

@@ -205,6 +205,25 @@ def test_assigning_moves_the_task_to_the_handler(city: Any, community: Any) -> N
     assert task_of(care).status == "done"
 
 
+def test_assigning_a_request_filed_without_an_officer_starts_its_task_with_an_audit_trail(
+    city: Any, community: Any
+) -> None:
+    # Given a request without a task (filed when no officer answered for its township)
+    care = file_for_medic(community)
+    CareRequest.objects.filter(pk=care.pk).update(task=None)
+    care = fresh(care)
+    # When the township assigns it
+    care = services.care_request_assign(
+        actor=city["township"], care=care, handler=city["village_a"], expected_version=care.version
+    )
+    # Then the task is the handler's, in progress, and both the link and the task's start are audited
+    task = task_of(fresh(care))
+    assert task.assignee_user == city["village_a"] and task.status == "in_progress"
+    link = AuditEvent.objects.filter(object_id=str(care.pk), note="care request assigned").get()
+    assert link.changes["task_id"] == [None, task.pk]
+    assert AuditEvent.objects.filter(object_id=str(task.pk), note__contains=f"care request {care.pk}").exists()
+
+
 def test_handlers_are_people_of_the_township(city: Any, community: Any) -> None:
     care = file_for_medic(community)
     with pytest.raises(ValidationError) as error:

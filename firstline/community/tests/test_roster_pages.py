@@ -287,6 +287,16 @@ def test_the_roster_refuses_a_conflicting_shift_naming_it(client, login, city, c
     assert not Shift.objects.filter(post=door).exists()
 
 
+def test_the_new_shift_form_starts_at_the_posts_local_opening_hour_as_an_aware_time(client, login, city, community):
+    post = make_post(city, opens=datetime.time(22), closes=datetime.time(6))
+    login("township")
+    response = client.get(url("post_roster", post.pk), {"week": MONDAY.isoformat()})
+    form = response.context["form"]
+    assert form.initial["start"] == at(0, 22) and form.initial["end"] == at(1, 6)
+    html = response.content.decode()
+    assert 'value="2030-01-07T22:00"' in html and 'value="2030-01-08T06:00"' in html
+
+
 def test_the_roster_adds_a_shift_and_shows_the_weeks_gaps(client, login, city, community):
     post = make_post(city, min_staff=2)
     login("township")

@@ -94,6 +94,24 @@ def room_get_for_user(user: Any, pk: Any, *, write: bool = False) -> Room:
         raise Http404 from exc
 
 
+def facility_staff_get_for_user(user: Any, pk: Any) -> FacilityStaff:
+    """One staff assignment of a site the user may see; 404 otherwise."""
+    try:
+        return FacilityStaff.objects.select_related("facility", "user").get(
+            pk=int(pk), facility__in=Facility.objects.visible_to(user).values("pk")
+        )
+    except (FacilityStaff.DoesNotExist, ValueError, TypeError) as exc:
+        raise Http404 from exc
+
+
+def care_need_get_for_user(user: Any, pk: Any) -> CareNeed:
+    """One care need of a placement the user may see (site staff: their sites' people too); 404 otherwise."""
+    try:
+        return CareNeed.objects.get(pk=int(pk), placement__in=Placement.objects.visible_to(user).values("pk"))
+    except (CareNeed.DoesNotExist, ValueError, TypeError) as exc:
+        raise Http404 from exc
+
+
 def facility_staff(facility: Facility) -> QuerySet[FacilityStaff]:
     return FacilityStaff.objects.filter(facility=facility).select_related("user").order_by("-active", "site_role")
 

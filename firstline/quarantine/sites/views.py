@@ -37,9 +37,7 @@ from firstline.people.selectors import person_get_for_user, person_list
 from firstline.policy.explain import explanation_lines
 from firstline.quarantine import measures
 from firstline.quarantine.models import (
-    CareNeed,
     Facility,
-    FacilityStaff,
     Placement,
     PlacementKind,
     PlacementStatus,
@@ -78,6 +76,18 @@ def _export(request: HttpRequest, rows: Iterable[Any], columns: list[Column], *,
 
 def _error_text(error: ValidationError) -> str:
     return " ".join(error.messages)
+
+
+def _given_but_invalid(form: Any) -> str:
+    """The form's own messages for the fields that were filled in but refused (a reason over its length), each
+    with its label; '' otherwise. An empty field is left to the service, which says what it needs."""
+    form.is_valid()
+    return " ".join(
+        f"{form.fields[name].label}: {message}"
+        for name, messages_ in form.errors.items()
+        if name in form.fields and (form.data.get(name) or "").strip()
+        for message in messages_
+    )
 
 
 def _divisions(request: HttpRequest) -> QuerySet[Division]:
@@ -243,12 +253,7 @@ def facility_staff_add(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def facility_staff_remove(request: HttpRequest, pk: int) -> HttpResponse:
     require(request.user, Perm.FACILITY_MANAGE)
-    try:
-        staff = FacilityStaff.objects.select_related("facility", "user").get(
-            pk=int(pk), facility__in=Facility.objects.visible_to(request.user).values("pk")
-        )
-    except (FacilityStaff.DoesNotExist, ValueError) as exc:
-        raise Http404 from exc
+    staff = selectors.facility_staff_get_for_user(request.user, pk)
     services.staff_remove(actor=request_user(request), staff=staff)
     messages.success(request, _("%(user)s is off the site's staff.") % {"user": staff.user})
     return redirect(reverse("quarantine:facility_detail", args=[staff.facility_id]) + "#staff")
@@ -749,7 +754,9 @@ def placement_release(request: HttpRequest, pk: int) -> HttpResponse:
     require(request.user, Perm.PLACEMENT_MANAGE)
     placement = selectors.placement_get_for_user(request.user, pk)
     form = ReleaseForm(request.POST)
-    form.is_valid()
+    if refused := _given_but_invalid(form):
+        messages.error(request, _("Not released: %(reasons)s") % {"reasons": refused})
+        return redirect("quarantine:placement_detail", pk=placement.pk)
     try:
         result = services.placement_release_with_follow_on(
             actor=request_user(request), placement=placement, early_reason=form.cleaned_data.get("early_reason") or ""
@@ -773,7 +780,9 @@ def placement_end(request: HttpRequest, pk: int) -> HttpResponse:
     require(request.user, Perm.PLACEMENT_MANAGE)
     placement = selectors.placement_get_for_user(request.user, pk)
     form = EndForm(request.POST)
-    form.is_valid()
+    if refused := _given_but_invalid(form):
+        messages.error(request, refused)
+        return redirect("quarantine:placement_detail", pk=placement.pk)
     try:
         services.placement_end(
             actor=request_user(request), placement=placement, reason=form.cleaned_data.get("reason", "")
@@ -791,18 +800,23 @@ def placement_numbers(request: HttpRequest, pk: int) -> HttpResponse:
     """Seal and door-sensor numbers of a placement."""
     require(request.user, Perm.PLACEMENT_MANAGE)
     placement = selectors.placement_get_for_user(request.user, pk)
+    version = _int_or_none(request.POST.get("version") or placement.version)
+    stale = _("Someone else changed this placement since you opened the page. Please look again.")
+    if version is None:  # a tampered or broken form: say what to do, not Python's int() message
+        messages.error(request, stale)
+        return redirect("quarantine:placement_detail", pk=placement.pk)
     try:
         services.placement_update(
             actor=request_user(request),
             placement=placement,
-            expected_version=int(request.POST.get("version") or placement.version),
+            expected_version=version,
             seal_number=request.POST.get("seal_number", ""),
             sensor_number=request.POST.get("sensor_number", ""),
         )
     except StaleVersionError:
-        messages.error(request, _("Someone else changed this placement since you opened the page. Please look again."))
-    except (ValidationError, ValueError) as error:
-        messages.error(request, _error_text(error) if isinstance(error, ValidationError) else str(error))
+        messages.error(request, stale)
+    except ValidationError as error:
+        messages.error(request, _error_text(error))
     else:
         messages.success(request, _("Saved."))
     return redirect("quarantine:placement_detail", pk=placement.pk)
@@ -864,9 +878,6 @@ def care_need_add(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def care_need_close(request: HttpRequest, pk: int) -> HttpResponse:
     require(request.user, Perm.PLACEMENT_MANAGE)
-    try:
-        need = CareNeed.objects.get(pk=int(pk), placement__in=Placement.objects.visible_to(request.user).values("pk"))
-    except (CareNeed.DoesNotExist, ValueError) as exc:
-        raise Http404 from exc
+    need = selectors.care_need_get_for_user(request.user, pk)
     services.care_need_close(actor=request_user(request), need=need, done=request.POST.get("done", "1") == "1")
     return redirect(reverse("quarantine:placement_detail", args=[need.placement_id]) + "#needs")

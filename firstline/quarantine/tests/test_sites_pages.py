@@ -365,3 +365,37 @@ def test_placement_list_filters_by_the_measure_served_in_the_phase(client, login
     site = client.get("/quarantine/sites/placements/?measure=centralised_quarantine")
     assert city.person_b.name in home.content.decode() and city.person_a.name not in home.content.decode()
     assert city.person_a.name in site.content.decode() and city.person_b.name not in site.content.decode()
+
+
+def test_a_broken_version_on_the_numbers_form_is_told_as_a_stale_page_and_saves_nothing(
+    client, login, city, sites, english
+):
+    measure(city.person_a, measure_type="home_quarantine")
+    placement = place(city, city.person_a, kind="home", actor="city")
+    login("grid_lead_a")
+    page = client.post(
+        reverse("quarantine:placement_numbers", args=[placement.pk]),
+        {"seal_number": "S-1", "version": "abc"},
+        follow=True,
+    )
+    assert "Someone else changed this placement" in body(page) and "invalid literal" not in body(page)
+    placement.refresh_from_db()
+    assert placement.seal_number == ""
+
+
+def test_a_reason_over_its_length_is_refused_with_the_length_not_as_a_missing_reason(
+    client, login, city, sites, english
+):
+    placement = place(city, city.person_a, sites.rooms["101"], actor="city")
+    login("site")
+    url = reverse("quarantine:placement_end", args=[placement.pk])
+    page = client.post(url, {"reason": "x" * 301}, follow=True)
+    assert "at most 300 characters" in body(page) and "Give the reason" not in body(page)
+    assert Placement.objects.get(pk=placement.pk).status == "active"
+    page = client.post(url, {"reason": ""}, follow=True)  # an empty one: the service says what it needs
+    assert "Give the reason" in body(page)
+    release = client.post(
+        reverse("quarantine:placement_release", args=[placement.pk]), {"early_reason": "y" * 251}, follow=True
+    )
+    assert "Not released" in body(release) and "at most 250 characters" in body(release)
+    assert Placement.objects.get(pk=placement.pk).status == "active"

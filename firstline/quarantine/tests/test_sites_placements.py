@@ -244,6 +244,8 @@ def test_a_transfer_closes_the_old_placement_moves_open_samplings_and_frees_the_
     assert sorted(by_day) == [days(-2), days(0), days(2), days(4)]
     assert by_day[days(-2)].placement_id == old.pk
     assert {by_day[d].placement_id for d in (days(0), days(2), days(4))} == {new.pk}
+    moved = AuditEvent.objects.filter(note="moved to the new placement").values_list("object_id", flat=True)
+    assert sorted(moved) == sorted(str(by_day[d].pk) for d in (days(0), days(2), days(4)))
     assert CareNeed.objects.get().placement == new
     rooms = {r.number: r for r in Room.objects.filter(facility=sites.main)}
     assert rooms["101"].state == RoomState.DISINFECTING and rooms["201"].state == RoomState.OCCUPIED
