@@ -13,7 +13,7 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import ClassVar, Generic, TypeVar
 
 from django.conf import settings
 from django.db import models
@@ -36,13 +36,25 @@ class FrontlinePost(models.TextChoices):
     OTHER = "other", _("other")
 
 
-class FrontlineWorkerQuerySet(ScopedQuerySet["FrontlineWorker"]):
+_M = TypeVar("_M", bound=models.Model)
+
+
+class MineQuerySet(ScopedQuerySet[_M], Generic[_M]):
+    """Rows inside the user's jurisdiction, and the user's own wherever they are (``mine_field`` names the account:
+    a site-staff nurse sees her own frontline record and shifts though she holds no jurisdiction)."""
+
+    mine_field = "user_id"
+
     def visibility_q(self, scope: Scope) -> Q | None:
         condition = super().visibility_q(scope)
         if scope.user_id is None:
             return condition
-        mine = Q(user_id=scope.user_id)
+        mine = Q(**{self.mine_field: scope.user_id})
         return mine if condition is None else condition | mine
+
+
+class FrontlineWorkerQuerySet(MineQuerySet["FrontlineWorker"]):
+    pass
 
 
 class FrontlineWorker(VersionedModel):
@@ -231,13 +243,8 @@ class VolunteerKind(models.TextChoices):
     VOLUNTEER = "volunteer", _("volunteer")
 
 
-class VolunteerQuerySet(ScopedQuerySet["Volunteer"]):
-    def visibility_q(self, scope: Scope) -> Q | None:
-        condition = super().visibility_q(scope)
-        if scope.user_id is None:
-            return condition
-        mine = Q(user_id=scope.user_id)
-        return mine if condition is None else condition | mine
+class VolunteerQuerySet(MineQuerySet["Volunteer"]):
+    pass
 
 
 class Volunteer(VersionedModel):
@@ -360,13 +367,8 @@ class ShiftStatus(models.TextChoices):
     CANCELLED = "cancelled", _("cancelled")
 
 
-class ShiftQuerySet(ScopedQuerySet["Shift"]):
-    def visibility_q(self, scope: Scope) -> Q | None:
-        condition = super().visibility_q(scope)
-        if scope.user_id is None:
-            return condition
-        mine = Q(volunteer__user_id=scope.user_id)
-        return mine if condition is None else condition | mine
+class ShiftQuerySet(MineQuerySet["Shift"]):
+    mine_field = "volunteer__user_id"
 
 
 class Shift(VersionedModel):
