@@ -3,6 +3,7 @@ history tab; a worker of another grid gets a 404 on that person's page. Real Chr
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 from collections.abc import Iterator
@@ -49,6 +50,11 @@ def page(browser: Any) -> Iterator[Any]:
     page = context.new_page()
     page.set_default_timeout(15_000)
     yield page
+    # Let the requests the browser still has in flight (a 404 page's /favicon.ico, an htmx call) finish first: the
+    # live server answers them in threads of its own, and the test database is flushed right after this fixture
+    # (SQLite: "database table is locked" when a request still reads it).
+    with contextlib.suppress(sync_api.Error):
+        page.wait_for_load_state("networkidle", timeout=5_000)
     context.close()
 
 

@@ -4,6 +4,7 @@ Real Chromium via Playwright."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 from collections.abc import Iterator
@@ -49,6 +50,9 @@ def page(browser: Any) -> Iterator[Any]:
     page = context.new_page()
     page.set_default_timeout(15_000)
     yield page
+    # In-flight requests finish before the test database is flushed (see firstline/tests/test_e2e.py).
+    with contextlib.suppress(sync_api.Error):
+        page.wait_for_load_state("networkidle", timeout=5_000)
     context.close()
 
 
