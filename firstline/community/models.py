@@ -22,6 +22,7 @@ from django.utils.translation import gettext_lazy as _
 
 from firstline.core.models import TimeStampedModel, VersionedModel
 from firstline.core.scoping import Scope, ScopedQuerySet
+from firstline.regions.models import ancestor_codes
 
 # --- Frontline care ----------------------------------------------------------------------------------------------
 
@@ -451,9 +452,7 @@ class NoticeQuerySet(ScopedQuerySet["Notice"]):
             return condition
         above: Q | None = None
         for prefix in scope.paths:
-            code = prefix.split("-G")[0]
-            ancestors = {code[:n] for n in (2, 4, 6, 9, 12) if n <= len(code)}
-            branch = Q(path__in=sorted(ancestors), status=NoticeStatus.PUBLISHED)
+            branch = Q(path__in=ancestor_codes(prefix), status=NoticeStatus.PUBLISHED)
             above = branch if above is None else above | branch
         if above is None:
             return condition

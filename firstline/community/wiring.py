@@ -10,8 +10,6 @@ from firstline.core.links import register_record_page
 from firstline.core.scoping import Scope, register_visibility
 from firstline.quarantine import hooks as quarantine_hooks
 
-DIVISION_CODE_LENGTHS = (2, 4, 6, 9, 12)
-
 
 def workplace_codes(scope: Scope) -> set[str]:
     """Where staff without a jurisdiction work: the division a site-staff membership is registered in, and the
@@ -34,7 +32,9 @@ def _notices_where_staff_work(scope: Scope) -> Q | None:
     from firstline.community.models import NoticeStatus
 
     codes = workplace_codes(scope)
-    ancestors = {code[:n] for code in codes for n in DIVISION_CODE_LENGTHS if n <= len(code)}
+    from firstline.regions.models import ancestor_codes
+
+    ancestors = {ancestor for code in codes for ancestor in ancestor_codes(code)}
     if not ancestors:
         return None
     return Q(path__in=sorted(ancestors), status=NoticeStatus.PUBLISHED)

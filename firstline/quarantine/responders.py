@@ -13,7 +13,7 @@ from firstline.accounts.models import User
 from firstline.accounts.roles import Role
 from firstline.accounts.selectors import nearest_with_role, officer_for
 from firstline.quarantine.models import Facility, FacilityStaff, Placement, PlacementKind, SiteRole
-from firstline.regions.models import Grid
+from firstline.regions.models import Grid, division_code, township_code
 
 
 def site_manager(facility_id: int) -> User | None:
@@ -61,7 +61,7 @@ class Responders:
         return self._officers[path]
 
     def township(self, path: str) -> User | None:
-        code = path.split("-")[0][:9]
+        code = township_code(path) or division_code(path)
         if code not in self._townships:
             self._townships[code] = nearest_with_role(code, Role.TOWNSHIP_OFFICER) or self.officer(path)
         return self._townships[code]

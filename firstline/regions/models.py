@@ -28,6 +28,28 @@ DIVISION_CODE_LENGTHS = {
     "community": 12,
     "village": 12,
 }
+# The lengths a division code can have, shortest first (province … village/community).
+CODE_LENGTHS = tuple(sorted(set(DIVISION_CODE_LENGTHS.values())))
+TOWNSHIP_CODE_LENGTH = DIVISION_CODE_LENGTHS["township"]
+
+
+def division_code(path: str) -> str:
+    """The division part of a jurisdiction path (a grid's or household's path starts with its division's code)."""
+    return path.split("-")[0]
+
+
+def ancestor_codes(path: str) -> list[str]:
+    """The division codes at and above a path, shortest first: ``632701001001-G001`` → 63, 6327, 632701, …"""
+    code = division_code(path)
+    return [code[:n] for n in CODE_LENGTHS if n <= len(code)]
+
+
+def township_code(path: str) -> str:
+    """The township / street office a path lies in ("" for a path above township level)."""
+    code = division_code(path)
+    return code[:TOWNSHIP_CODE_LENGTH] if len(code) >= TOWNSHIP_CODE_LENGTH else ""
+
+
 GRID_SUFFIX = re.compile(r"^-G\d{3}$")
 BUILDING_SUFFIX = re.compile(r"^-B\d{3}$")
 HOUSEHOLD_SUFFIX = re.compile(r"^-H\d{4}$")

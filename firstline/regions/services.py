@@ -19,13 +19,13 @@ from firstline.core.concurrency import versioned_update
 from firstline.core.models import AuditAction
 from firstline.core.scoping import require, scope_of
 from firstline.regions.models import (
-    DIVISION_CODE_LENGTHS,
     VILLAGE_LEVELS,
     Building,
     Division,
     Grid,
     GridKind,
     Household,
+    ancestor_codes,
     validate_division,
 )
 
@@ -226,10 +226,8 @@ def household_assign_responsible(
 
 def _ancestor_paths(path: str) -> list[str]:
     """The path itself and every jurisdiction path above it (grid → village → township → county …)."""
-    code, _sep, suffix = path.partition("-")
-    paths = [path] if suffix else []
-    paths += [code[:n] for n in sorted(set(DIVISION_CODE_LENGTHS.values()), reverse=True) if n <= len(code)]
-    return paths
+    paths = [path] if "-" in path else []
+    return paths + ancestor_codes(path)[::-1]
 
 
 def city_code() -> str:

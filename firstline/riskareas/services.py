@@ -26,11 +26,11 @@ from firstline.core.concurrency import versioned_update
 from firstline.core.models import AuditAction, AuditEvent
 from firstline.core.scoping import require
 from firstline.core.spreadsheets import parse_day
+from firstline.regions.models import CODE_LENGTHS
 from firstline.riskareas.hooks import AreaChange, areas_changed
 from firstline.riskareas.models import LEVEL_RANK, Place, RiskArea, RiskAreaPeriod, RiskLevel
 from firstline.riskareas.places import normalize_scope, parse_place
 
-DIVISION_CODE_LENGTHS = (2, 4, 6, 9, 12)
 EDITABLE_FIELDS = ("place", "division_code", "scope_text", "source_notice")
 _PLACE_MAX = RiskArea._meta.get_field("place").max_length or 200
 _SCOPE_MAX = RiskArea._meta.get_field("scope_text").max_length or 200
@@ -86,7 +86,7 @@ def clean_division_code(value: Any) -> str:
         text = text[:-2]
     if not text:
         return ""
-    if not text.isascii() or not text.isdigit() or len(text) not in DIVISION_CODE_LENGTHS:
+    if not text.isascii() or not text.isdigit() or len(text) not in CODE_LENGTHS:
         raise ValueError(_("A division code has 2, 4, 6, 9 or 12 digits."))
     return text
 

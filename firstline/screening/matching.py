@@ -26,6 +26,7 @@ from django.db.models import Q
 
 from firstline.policy.engine import Evidence
 from firstline.policy.models import Trigger
+from firstline.regions.models import ancestor_codes
 from firstline.riskareas.models import RiskAreaPeriod, RiskLevel
 from firstline.riskareas.places import scope_contains, scope_is_broader
 from firstline.screening.models import MatchKind
@@ -35,7 +36,6 @@ LEVEL_TRIGGER = {
     RiskLevel.MEDIUM: Trigger.RISK_MEDIUM,
     RiskLevel.LOW: Trigger.RISK_LOW,
 }
-CODE_LENGTHS = (2, 4, 6, 9, 12)
 
 
 @dataclass(frozen=True)
@@ -92,7 +92,7 @@ class Hit:
 
 
 def _prefixes(code: str) -> list[str]:
-    return [code[:n] for n in CODE_LENGTHS if n <= len(code)]
+    return ancestor_codes(code)
 
 
 class RiskIndex:

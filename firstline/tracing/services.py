@@ -40,6 +40,7 @@ from firstline.policy import assign, hooks
 from firstline.policy.engine import Decision, Evidence, evaluate
 from firstline.policy.models import URGENT_MEASURES, Measure, MeasureStatus, MeasureType, Trigger
 from firstline.policy.selectors import edition_book
+from firstline.regions.models import township_code
 from firstline.tracing import copresence
 from firstline.tracing.models import (
     ACTIVE_CLASSIFICATIONS,
@@ -381,7 +382,7 @@ def case_alerts(*, case: Case) -> list[Task]:
     cdc = nearest_with_role(case.path, Role.CDC)
     if cdc is not None:
         users.append(cdc)
-    township = nearest_with_role(case.path[:9], Role.TOWNSHIP_OFFICER)
+    township = nearest_with_role(township_code(case.path) or case.path, Role.TOWNSHIP_OFFICER)
     if township is not None and township not in users:
         users.append(township)
     due = timezone.now() + datetime.timedelta(hours=settings.TASK_URGENT_DUE_HOURS)

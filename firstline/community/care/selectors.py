@@ -30,6 +30,7 @@ from firstline.core import identity
 from firstline.core.scoping import scope_of
 from firstline.people.selectors import person_search_q
 from firstline.regions.models import Division, DivisionLevel
+from firstline.regions.models import township_code as regions_township_code
 
 # Requests still waiting for someone: the queue's default.
 ACTIVE_CARE_STATUSES = (CareStatus.OPEN, CareStatus.ASSIGNED, CareStatus.HANDLED)
@@ -57,9 +58,8 @@ def home_code(path: str) -> str:
 
 
 def township_code(path: str) -> str:
-    """The township (9-digit division) a home path belongs to; a shorter code stays as it is."""
-    code = home_code(path)
-    return code[:9] if len(code) >= 9 else code
+    """The township a home path belongs to; a code above township level stays as it is."""
+    return regions_township_code(path) or home_code(path)
 
 
 # -- frontline registry ---------------------------------------------------------------------------------------------

@@ -20,9 +20,9 @@ from firstline.community.models import Notice, NoticeAttachment, NoticeRead, Not
 from firstline.core import identity
 from firstline.core.dates import day_start
 from firstline.core.scoping import scope_of
-from firstline.regions.models import Division
+from firstline.regions.models import CODE_LENGTHS, Division
+from firstline.regions.models import ancestor_codes as ancestor_codes
 
-CODE_LENGTHS = (2, 4, 6, 9, 12)
 # Endings dropped to find a division named loosely in a place ("结古镇民主路" names 结古街道's area as 结古).
 NAME_ENDINGS = ("街道办事处", "街道", "社区居委会", "居委会", "社区", "村委会", "村", "镇", "乡")
 
@@ -169,11 +169,6 @@ def division_get_public(code: str) -> Division:
         return Division.objects.select_related("parent").get(code=code)
     except Division.DoesNotExist as exc:
         raise Http404 from exc
-
-
-def ancestor_codes(code: str) -> list[str]:
-    """The division's own code and those of every division above it."""
-    return [code[:n] for n in CODE_LENGTHS if n <= len(code)]
 
 
 def public_notices(division: Division, *, today: datetime.date | None = None) -> QuerySet[Notice]:

@@ -47,7 +47,7 @@ from firstline.core.models import AuditAction
 from firstline.core.scoping import require, scope_of
 from firstline.dispatch.models import OPEN_STATUSES, Task, TaskPriority, TaskStatus
 from firstline.dispatch.services import task_create
-from firstline.regions.models import Division
+from firstline.regions.models import TOWNSHIP_CODE_LENGTH, Division, township_code
 
 MB = 1024 * 1024
 NOTICE_FIELDS = ("title", "body", "effective_from", "expires_on", "pinned")
@@ -456,9 +456,9 @@ def report_for_receipt(token: str) -> PublicReport | None:
 
 def township_of(division: Division) -> Division:
     """The township (street/town/township) above a village or community; the division itself at township or above."""
-    if len(division.code) <= 9:
+    if len(division.code) <= TOWNSHIP_CODE_LENGTH:
         return division
-    return Division.objects.get(code=division.code[:9])
+    return Division.objects.get(code=township_code(division.code))
 
 
 def report_route(*, division: Division | None, place: str) -> Division:

@@ -28,7 +28,7 @@ from firstline.quarantine.models import (
     SamplingStatus,
 )
 from firstline.quarantine.monitoring import selectors
-from firstline.regions.models import Division
+from firstline.regions.models import TOWNSHIP_CODE_LENGTH, Division
 
 # Measures that keep a person placed somewhere, in the dashboard's column order.
 PLACED_MEASURES = (
@@ -36,7 +36,6 @@ PLACED_MEASURES = (
     MeasureType.HOME_QUARANTINE,
     MeasureType.HOME_HEALTH_MONITORING,
 )
-TOWNSHIP_CODE_LENGTH = 9
 
 
 def list_url(name: str, **params: Any) -> str:

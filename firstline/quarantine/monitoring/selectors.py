@@ -26,7 +26,7 @@ from firstline.quarantine.models import (
     Sampling,
     SamplingStatus,
 )
-from firstline.regions.models import Division
+from firstline.regions.models import Division, ancestor_codes
 
 
 def _int(value: Any) -> int | None:
@@ -147,9 +147,7 @@ def teams_for_filter(user: Any) -> QuerySet[Department]:
     scope = scope_of(user)
     teams = Department.objects.filter(pk__in=scope.department_ids)
     if scope.paths:
-        above = {
-            code[:n] for code in (p.split("-")[0] for p in scope.paths) for n in (2, 4, 6, 9, 12) if len(code) >= n
-        }
+        above = {code for path in scope.paths for code in ancestor_codes(path)}
         below = Division.objects.visible_to(user).values("pk")
         teams = teams | Department.objects.filter(Q(division_id__in=sorted(above)) | Q(division_id__in=below))
     return teams

@@ -54,7 +54,7 @@ from firstline.quarantine.models import (
     TestResult,
 )
 from firstline.quarantine.sites import selectors
-from firstline.regions.models import Division, DivisionLevel
+from firstline.regions.models import Division, DivisionLevel, division_code, township_code
 
 FACILITY_FIELDS = ("code", "name", "address", "division", "phone", "active", "note")
 MAX_ROOMS_PER_BATCH = 500
@@ -1086,7 +1086,11 @@ def early_release_possible(placement: Placement, *, today: datetime.date) -> boo
 def certificate_number(placement: Placement, *, year: int) -> str:
     """``QA01-2026-000123``: the site's code (home: the township's code), the year and the placement's number
     (unique by construction, no counter to race on)."""
-    prefix = placement.facility.code if placement.facility is not None else f"H{placement.path.split('-')[0][:9]}"
+    prefix = (
+        placement.facility.code
+        if placement.facility is not None
+        else f"H{township_code(placement.path) or division_code(placement.path)}"
+    )
     return f"{prefix}-{year}-{placement.pk:06d}"
 
 

@@ -22,7 +22,7 @@ from django.conf import settings
 
 from firstline.core import identity
 from firstline.people.models import Person
-from firstline.regions.models import Division, Household
+from firstline.regions.models import Division, Household, township_code
 
 
 class Method:
@@ -47,10 +47,8 @@ class Route:
     division_name: str = ""
 
 
-def township_of(path: str) -> str:
-    """The township/street code a path lies in ("" above township level)."""
-    code = path.split("-")[0]
-    return code[:9] if len(code) >= 9 else ""
+# The township/street code a path lies in ("" above township level).
+township_of = township_code
 
 
 class Router:

@@ -2,33 +2,7 @@
 // forbids inline scripts. Everything here is an enhancement: the forms work without it.
 (function () {
   "use strict";
-
-  // Travel history: "add a row" clones the formset's empty form and bumps TOTAL_FORMS.
-  function addTravelRow(button) {
-    var prefix = button.getAttribute("data-add-travel");
-    var total = document.getElementById("id_" + prefix + "-TOTAL_FORMS");
-    var max = document.getElementById("id_" + prefix + "-MAX_NUM_FORMS");
-    var template = document.getElementById(prefix + "-empty");
-    var rows = document.getElementById(prefix + "-rows");
-    if (!total || !template || !rows) { return; }
-    var index = parseInt(total.value, 10) || 0;
-    if (max && index >= parseInt(max.value, 10)) { button.disabled = true; return; }
-    var wrapper = document.createElement("div");
-    wrapper.innerHTML = template.innerHTML.replace(/__prefix__/g, String(index));
-    var row = wrapper.firstElementChild;
-    rows.appendChild(row);
-    total.value = String(index + 1);
-    var first = row.querySelector("input");
-    if (first) { first.focus(); }
-  }
-
-  document.addEventListener("click", function (event) {
-    var button = event.target.closest && event.target.closest("[data-add-travel]");
-    if (button) {
-      event.preventDefault();
-      addTravelRow(button);
-    }
-  });
+  // Adding rows to the formset: formset-rows.js (data-add-row).
 
   // A new row's "from" day defaults to the previous row's "to" day.
   document.addEventListener("change", function (event) {
