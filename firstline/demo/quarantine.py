@@ -353,7 +353,8 @@ def _take_samplings(
         assert placement is not None
         actor = _checker(placement, checkers)
         sampled_at = max(_local(sampling.due_date, 8, rng.randrange(60)), placement.start_at)
-        sampled_at = min(sampled_at, now - datetime.timedelta(minutes=1))  # today's: this morning, or just now
+        # Today's: this morning, or now when the morning is still to come (a seed run just after midnight).
+        sampled_at = min(sampled_at, timezone.now())
         if actor is None or sampled_at < placement.start_at or timezone.localdate(sampled_at) != sampling.due_date:
             continue
         sampling = sampling_record(
@@ -363,7 +364,7 @@ def _take_samplings(
             tube_code=f"YS{sampled_at:%y%m%d}{sampling.pk:06d}",
             sampler_name="采样组（演示）",
         )
-        result_at = min(sampled_at + datetime.timedelta(hours=6), now)
+        result_at = min(sampled_at + datetime.timedelta(hours=6), timezone.now())
         result_enter(actor=cdc, sampling=sampling, result="negative", result_at=result_at, lab=LABS[taken % 2])
         taken += 1
     return taken

@@ -56,7 +56,7 @@ def test_demo_places_people_under_measures_with_samplings_checks_and_a_release_d
     assert Placement.objects.filter(lost_since__isnull=False).count() == 1
     due = [p for p in placements if p.due_date == today]
     assert {p.kind for p in due} == {PlacementKind.CENTRALISED, PlacementKind.HOME}
-    assert all(release_blockers(p, today=today) == [] for p in due)
+    assert all(release_blockers(p, today=today) == [] for p in due), [release_blockers(p, today=today) for p in due]
 
 
 @pytest.mark.django_db

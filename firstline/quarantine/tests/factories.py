@@ -23,6 +23,12 @@ def at(day: datetime.date, hour: int, minute: int = 0) -> datetime.datetime:
     return timezone.make_aware(datetime.datetime.combine(day, datetime.time(hour, minute)))
 
 
+def earlier_today(hour: int = 8, minute: int = 30) -> datetime.datetime:
+    """``hour:minute`` today, or now if that is still to come: a moment of today that is never in the future (tests
+    also run just after local midnight)."""
+    return min(at(today(), hour, minute), timezone.now())
+
+
 def edition() -> PolicyEdition:
     """The edition in force today (the shipped ones; a test edition when a transactional test flushed them)."""
     found = PolicyEdition.objects.in_force_on(today())

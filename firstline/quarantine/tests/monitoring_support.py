@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from django.utils import timezone
 
 from firstline.quarantine.models import Placement
 from firstline.quarantine.sites.services import placement_create
@@ -24,9 +25,16 @@ SLOT_SETTINGS = {
 
 
 @pytest.fixture(autouse=True)
-def _monitoring_settings(settings: Any) -> None:
+def _monitoring_settings(settings: Any, monkeypatch: Any) -> None:
+    """The slot settings above, and the clock at local noon of the real day (time still runs): these tests reason
+    about today's 08:00 and 15:00 slots, and must not fail when run before 08:00 or just after midnight."""
     for name, value in SLOT_SETTINGS.items():
         setattr(settings, name, value)
+    real_now = timezone.now
+    start = real_now()
+    noon = timezone.make_aware(datetime.datetime.combine(timezone.localdate(start), datetime.time(12)))
+    offset = noon - start
+    monkeypatch.setattr(timezone, "now", lambda: real_now() + offset)
 
 
 @pytest.fixture(autouse=True)

@@ -16,7 +16,7 @@ from firstline.dispatch.models import Task, TaskPriority
 from firstline.quarantine.measures import schedule_samplings
 from firstline.quarantine.models import Placement, PlacementStatus, Sampling, SamplingStatus
 from firstline.quarantine.testing import selectors, services
-from firstline.quarantine.tests.factories import at, days, measure, today
+from firstline.quarantine.tests.factories import at, days, earlier_today, measure, today
 from firstline.tracing.models import Case, Classification, FoundBy
 
 pytestmark = pytest.mark.django_db
@@ -80,7 +80,7 @@ def taken(city: Any, sampling: Sampling, actor: str, tube: str = "") -> Sampling
 
 def test_site_staff_record_their_sites_sampling_with_time_sampler_and_tube(city: Any, sites: Any) -> None:
     sampling = first(place(city.person_a, room=sites.rooms["101"]))
-    moment = at(today(), 8, 30)
+    moment = earlier_today(8, 30)
     recorded = services.sampling_record(
         actor=city["nurse"], sampling=sampling, sampled_at=moment, tube_code=" qa-0001 ", sampler_name="王护士"
     )
@@ -140,18 +140,14 @@ def test_a_department_sampling_team_records_the_samplings_it_is_sent_to(city: An
 
 def test_an_unscheduled_sampling_is_added_where_the_person_is(city: Any, sites: Any) -> None:
     placement = place(city.person_a, room=sites.rooms["101"], start=days(-1), test_days=(1,))
-    recorded = services.sampling_record(
-        actor=city["nurse"], person=city.person_a, sampled_at=timezone.now() - datetime.timedelta(minutes=1)
-    )
+    recorded = services.sampling_record(actor=city["nurse"], person=city.person_a, sampled_at=earlier_today())
     assert recorded.due_date is None and recorded.placement == placement and recorded.facility == sites.main
     assert recorded.status == SamplingStatus.SAMPLED and recorded.measure is None
 
 
 def test_recording_for_a_person_takes_their_scheduled_sampling_of_that_day(city: Any) -> None:
     placement = place(city.person_a, test_days=(1, 2))
-    recorded = services.sampling_record(
-        actor=city["grid_a"], person=city.person_a, sampled_at=timezone.now() - datetime.timedelta(minutes=1)
-    )
+    recorded = services.sampling_record(actor=city["grid_a"], person=city.person_a, sampled_at=earlier_today())
     assert recorded == first(placement) and Sampling.objects.count() == 2
 
 
